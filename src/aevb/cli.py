@@ -1,0 +1,247 @@
+"""The `aevb` command: a thin layer that parses flags and calls the library (DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import datasets
+from .binarization import BINARIZATIONS
+from .checkpoint import CheckpointError, load, read_config
+from .config import VAEConfig
+from .evaluation import evaluate_elbo
+from .files import write_bytes_atomic, write_json_atomic
+from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
+from .model import VAE
+from .networks import ACTIVATIONS, INITIALISATIONS
+from .objectives import ESTIMATORS
+from .pictures import save_image_grid
+from .training import EVALUATION_SEED, OPTIMIZERS, TEST_BINARIZATION_SEED, TrainConfig, resume, train
+
+MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
+BUDGET_FLAGS = {"epochs", "max_samples", "device"}
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """"500" → (500,); "200,200" → (200, 200); "" or "none" → () (linear maps)."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: give widths separated by commas, e.g. 500 or 200,200, "
+                                         "or none for linear maps") from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: every width must be a positive integer")
+    return widths
+
+
+def parse_count(text: str) -> int:
+    """A positive whole number, also written as 1e6."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
+    return int(value)
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is visible to PyTorch here; use --device cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: no Apple GPU is available here; use --device cpu")
+    return name
+
+
+def add_train_parser(verbs) -> None:
+    p = verbs.add_parser(
+        "train", help="train a VAE with the AEVB algorithm and write a run directory",
+        description="Train a VAE with the AEVB algorithm (Kingma & Welling 2013, Algorithm 1). With no flags: the "
+                    "paper's MNIST model (784-500-20, tanh, Bernoulli, M = 100) on dynamically binarised MNIST, "
+                    f"Adam, {TrainConfig.epochs} epochs. Writes config.json, model.safetensors, checkpoint.safetensors, "
+                    "metrics.jsonl and samples.png into the run directory.",
+        argument_default=argparse.SUPPRESS)
+    data = p.add_argument_group("data")
+    data.add_argument("--data", help="mnist, digits (scikit-learn's 8x8), or a .npy file [N, ...] (default: mnist)")
+    data.add_argument("--binarize", choices=sorted(BINARIZATIONS),
+                      help="none; dynamic: a fresh Bernoulli draw each time a datapoint is used; static: one fixed "
+                           "draw (default: dynamic)")
+    model = p.add_argument_group("model")
+    model.add_argument("--latent-dim", type=int, help="Nz (default: 20)")
+    model.add_argument("--hidden", type=parse_hidden,
+                       help="hidden widths of the encoder, mirrored in the decoder: 500, 200,200, or none (default: 500)")
+    model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="(default: tanh)")
+    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="p(x|z) (default: the data set's own)")
+    model.add_argument("--gaussian-mean", choices=sorted(GAUSSIAN_MEANS), help="(default: sigmoid)")
+    model.add_argument("--gaussian-variance", choices=sorted(GAUSSIAN_VARIANCES),
+                       help="network: per datapoint (the paper); learned: per dimension; fixed (default: network)")
+    model.add_argument("--fixed-variance", type=float, help="σ² for --gaussian-variance fixed (default: 1)")
+    model.add_argument("--init", choices=sorted(INITIALISATIONS), help="paper: N(0, 0.01²) weights (default: default)")
+    objective = p.add_argument_group("objective")
+    objective.add_argument("--estimator", choices=sorted(ESTIMATORS),
+                           help="A: Monte Carlo KL; B: analytic KL (default: B)")
+    objective.add_argument("--samples", type=int, help="L, draws of z per datapoint (default: 1)")
+    objective.add_argument("--beta", type=float, help="weight of the KL term (default: 1, the bound)")
+    objective.add_argument("--weight-prior", action="store_true", help="MAP: add log N(θ; 0, I) / N (SPEC §5)")
+    optimisation = p.add_argument_group("optimisation")
+    optimisation.add_argument("--batch-size", type=int, help="M (default: 100)")
+    optimisation.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(default: adam)")
+    optimisation.add_argument("--lr", type=float, help="step size (default: 1e-3 for adam, 0.02 for adagrad)")
+    optimisation.add_argument("--epochs", type=float, help=f"budget in passes over the data (default: {TrainConfig.epochs})")
+    optimisation.add_argument("--max-samples", type=parse_count, help="budget in datapoints seen, e.g. 1e6")
+    optimisation.add_argument("--eval-every", type=parse_count, help="datapoints between evaluations (default: an epoch)")
+    optimisation.add_argument("--seed", type=int, help="(default: 0)")
+    optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
+    run = p.add_argument_group("run")
+    run.add_argument("--out", type=Path, help="run directory to create (default: runs/DATA-TIME)")
+    run.add_argument("--resume", type=Path, metavar="RUN",
+                     help="continue RUN from its checkpoint; only --epochs, --max-samples and --device may change")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.set_defaults(handler=run_train)
+
+
+def run_train(args) -> int:
+    given = {k: v for k, v in vars(args).items() if k not in ("handler", "verb", "quiet", "resume")}
+    log = (lambda *a: None) if getattr(args, "quiet", False) else print
+    progress = not getattr(args, "quiet", False)
+    if "device" in given:
+        given["device"] = resolve_device(given["device"])
+    if getattr(args, "resume", None) is not None:
+        fixed = sorted(set(given) - BUDGET_FLAGS)
+        if fixed:
+            flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
+            raise ValueError(f"--resume continues {args.resume} with its own settings; drop {flags} "
+                             "(only --epochs, --max-samples and --device may change)")
+        resume(args.resume, **given, progress=progress, log=log)
+        return 0
+    model_options = {k: given.pop(k) for k in list(given) if k in MODEL_OPTIONS}
+    out = given.pop("out", None)
+    if "max_samples" in given and "epochs" not in given:
+        given["epochs"] = None   # the budget given replaces the default one
+    given.setdefault("device", resolve_device("auto"))
+    config = TrainConfig(**given)
+    dataset = datasets.load(config.data)
+    log(f"data: {dataset.name}, {len(dataset.train):,} train / {len(dataset.test):,} test, from {dataset.source}")
+    model_options.setdefault("likelihood", dataset.likelihood)
+    out = out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    torch.manual_seed(config.seed)
+    model = VAE(data_dim=dataset.data_dim, **model_options)
+    log(f"model: {dataset.data_dim}-{'-'.join(map(str, model.config.hidden))}-{model.config.latent_dim}, "
+        f"{model.config.activation}, {model.config.likelihood}; run directory {out}")
+    train(model, dataset, config, out, progress=progress, log=log)
+    log(f"done: {out}")
+    return 0
+
+
+def add_evaluate_parser(verbs) -> None:
+    p = verbs.add_parser("evaluate", help="the ELBO of a trained model on a data split",
+                         description="Print the ELBO (nats per datapoint, higher is better) of the model in RUN on a "
+                                     "split of its data set, binarised once with a fixed seed as in training's reports.")
+    p.add_argument("run", type=Path, metavar="RUN", help="run directory (or a directory written by model.save)")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="(default: test)")
+    p.add_argument("--samples", type=int, default=1, help="L, draws of z per datapoint (default: 1)")
+    p.add_argument("--data", help="data set, when RUN does not record one (a model saved with model.save)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON to FILE (- for stdout)")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    document = read_config(args.run)
+    train_settings = document.get("train", {})
+    data = args.data or train_settings.get("data")
+    if data is None:
+        raise ValueError(f"{args.run} does not record its data set: pass --data")
+    if args.samples < 1:
+        raise ValueError(f"--samples {args.samples} must be a positive integer")
+    device = resolve_device(args.device)
+    model = load(args.run, device=device)
+    dataset = datasets.load(data)
+    binarize = train_settings.get("binarize", "none")
+    x = BINARIZATIONS[binarize].fixed(dataset.split(args.split), TEST_BINARIZATION_SEED).to(device)
+    model.check_data(x, f"the {args.split} split of {dataset.name}")
+    estimate = evaluate_elbo(model, x, samples=args.samples, seed=EVALUATION_SEED)
+    result = {"run": str(args.run), "data": dataset.name, "split": args.split, "binarize": binarize,
+              "samples": args.samples, "n": estimate.n, "elbo": estimate.mean, "elbo_stderr": estimate.stderr}
+    print(f"{args.split} ELBO  {estimate.mean:.3f} ± {estimate.stderr:.3f} nats per datapoint "
+          f"({estimate.n:,} datapoints of {dataset.name}, binarize={binarize}, L={args.samples})")
+    if args.json is not None:
+        if str(args.json) == "-":
+            print(json.dumps(result, indent=2))
+        else:
+            write_json_atomic(args.json, result)
+    return 0
+
+
+def add_sample_parser(verbs) -> None:
+    p = verbs.add_parser("sample", help="draw new data from a trained model",
+                         description="Draw z ~ N(0, I) and write the means of p(x|z) (or draws with --draw) as a "
+                                     "PNG grid or a .npy array.")
+    p.add_argument("run", type=Path, metavar="RUN", help="run directory (or a directory written by model.save)")
+    p.add_argument("-n", type=int, default=100, help="how many (default: 100)")
+    p.add_argument("--out", type=Path, default=Path("samples.png"), help="FILE.png or FILE.npy (default: samples.png)")
+    p.add_argument("--draw", action="store_true", help="draw x ~ p(x|z) instead of its mean")
+    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    p.set_defaults(handler=run_sample)
+
+
+def run_sample(args) -> int:
+    if args.n < 1:
+        raise ValueError(f"-n {args.n} must be a positive integer")
+    suffix = args.out.suffix.lower()
+    if suffix not in (".png", ".npy"):
+        raise ValueError(f"--out {args.out}: name a .png (a picture) or a .npy (an array) file")
+    image_shape = (read_config(args.run).get("data") or {}).get("image_shape")
+    if suffix == ".png" and image_shape is None:
+        raise ValueError(f"{args.run} records no image shape, so its samples cannot be drawn as a picture: "
+                         "use --out FILE.npy")
+    model = load(args.run)
+    torch.manual_seed(args.seed)
+    x = model.sample(args.n, mean=not args.draw).numpy()                       # [n, D]
+    if image_shape is not None:
+        x = x.reshape(args.n, *image_shape)
+    if suffix == ".png":
+        save_image_grid(x, args.out)
+    else:
+        buffer = io.BytesIO()
+        np.save(buffer, x)
+        write_bytes_atomic(args.out, buffer.getvalue())
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aevb", description="Auto-Encoding Variational Bayes: train, evaluate and sample variational autoencoders.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    add_train_parser(verbs)
+    add_evaluate_parser(verbs)
+    add_sample_parser(verbs)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as error:
+        print(f"aevb: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aevb: interrupted; a run continues from its last checkpoint with --resume", file=sys.stderr)
+        return 130

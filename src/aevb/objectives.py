@@ -1,0 +1,48 @@
+"""The SGVB estimators of the variational lower bound (SPEC §2, §4) and the MAP weight prior (§5)."""
+
+from __future__ import annotations
+
+import torch
+from torch.distributions import Distribution, kl_divergence
+
+from .config import check_choice
+
+
+def analytic_kl(q_z: Distribution, prior: Distribution, z: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) ‖ p(z)) in closed form (estimator B): for the Gaussian pair
+    −KL = ½ Σ_j (1 + log σ_j² − μ_j² − σ_j²). Returns [B]."""
+    return kl_divergence(q_z, prior)
+
+
+def monte_carlo_kl(q_z: Distribution, prior: Distribution, z: torch.Tensor) -> torch.Tensor:
+    """(1/L) Σ_l [log q(z_l|x) − log p(z_l)] on the same L draws z [L, B, Nz] (estimator A). Returns [B]."""
+    return (q_z.log_prob(z) - prior.log_prob(z)).mean(0)
+
+
+KL_ESTIMATORS = {"analytic": analytic_kl, "mc": monte_carlo_kl}
+ESTIMATORS = {"A": "mc", "B": "analytic"}   # the paper's names for the two choices of KL term
+
+
+def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: float = 1.0) -> torch.Tensor:
+    """SGVB estimate of L(θ, φ; x) in nats per datapoint, x [B, D] → [B].
+
+    kl="analytic" is estimator B, kl="mc" estimator A (SPEC §4); `samples` is L; `beta` weighs the KL
+    term (β-VAE; β = 1 is the bound itself).
+    """
+    check_choice("kl", kl, KL_ESTIMATORS)
+    if samples < 1:
+        raise ValueError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
+    q_z = model.encode(x)
+    z = q_z.rsample((samples,))                          # [L, B, Nz], z = μ + σ ⊙ ε (SPEC §3)
+    log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
+    return log_px_given_z.mean(0) - beta * KL_ESTIMATORS[kl](q_z, model.prior, z)
+
+
+def log_weight_prior(model) -> torch.Tensor:
+    """log p(θ) for p(θ) = N(0, I) over every weight of the model, up to its additive constant (SPEC §5).
+
+    The training objective per datapoint is then mean_i L(x_i) + log p(θ) / N, so that N times it is
+    the paper's full-data MAP objective Σ_i L(x_i) + log p(θ). The prior covers the recognition
+    parameters φ as well as θ, as a weight decay on all weights.
+    """
+    return -0.5 * sum(p.pow(2).sum() for p in model.parameters())

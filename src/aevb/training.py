@@ -1,0 +1,272 @@
+"""The AEVB algorithm (the paper's Algorithm 1) with periodic evaluation, checkpoints and resume.
+
+    repeat: x ← M datapoints; ε ~ p(ε); g ← ∇_{θ,φ} L̃(θ, φ; x, ε); update θ, φ with g
+
+A run lives in a directory: config.json (model, training and data settings), model.safetensors
+(the latest weights), checkpoint.safetensors (everything needed to continue), metrics.jsonl and
+samples.png. `train` starts a run; `resume` continues one exactly where its checkpoint stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import datasets
+from .binarization import BINARIZATIONS
+from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, model_config_document, read_config, read_tensors,
+                         save_weights, write_tensors)
+from .config import VAEConfig, check_choice
+from .evaluation import evaluate_elbo
+from .files import write_bytes_atomic, write_json_atomic
+from .model import VAE
+from .objectives import ESTIMATORS, elbo, log_weight_prior
+from .pictures import save_samples
+
+OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
+EVALUATION_SEED = 1234      # noise of the evaluation estimates: the same at every evaluation
+TEST_BINARIZATION_SEED = 0  # the one fixed draw of the evaluation sets (SPEC §8)
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of Algorithm 1. The budget is `epochs` or `max_samples` (datapoints seen), whichever
+    ends first; `eval_every` counts datapoints between evaluations (default: one epoch)."""
+
+    data: str = "mnist"
+    binarize: str = "dynamic"
+    estimator: str = "B"
+    samples: int = 1
+    beta: float = 1.0
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float | None = None
+    epochs: float | None = 10   # about a minute for the paper's MNIST model on 2 cores
+    max_samples: int | None = None
+    weight_prior: bool = False
+    eval_every: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        check_choice("binarize", self.binarize, BINARIZATIONS)
+        check_choice("estimator", self.estimator, ESTIMATORS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        for name in ("samples", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.epochs is None and self.max_samples is None:
+            raise ValueError("no budget: give epochs or max_samples")
+        for name in ("epochs", "max_samples", "eval_every", "lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}={value!r} must be > 0")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else OPTIMIZERS[self.optimizer][1]
+
+    def budget(self, n_train: int) -> int:
+        """Datapoints to see in the whole run."""
+        limits = [self.max_samples, None if self.epochs is None else math.ceil(self.epochs * n_train)]
+        return int(min(limit for limit in limits if limit is not None))
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands; saved in every checkpoint."""
+
+    step: int = 0
+    samples_seen: int = 0
+    epoch: int = 0            # epochs completed
+    batch_in_epoch: int = 0   # minibatches of the current epoch done
+    seconds: float = 0.0      # wall-clock time spent in this run, over all its sessions
+    metrics: list[dict] = field(default_factory=list)
+
+
+def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, progress: bool = True,
+          log=print) -> VAE:
+    """Train `model` on `dataset` with Algorithm 1, writing the run directory `out` (which must not
+    hold a run already). Returns the trained model."""
+    out = Path(out)
+    if (out / CONFIG_FILE).exists():
+        raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
+    _check_data(model, dataset, config)
+    write_json_atomic(out / CONFIG_FILE, model_config_document(
+        model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
+    torch.manual_seed(config.seed)
+    optimizer = _optimizer(model, config)
+    return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
+
+
+def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = None, device: str | None = None,
+           progress: bool = True, log=print) -> VAE:
+    """Continue the run in `run_dir` from its checkpoint, optionally with a new budget or device."""
+    run_dir = Path(run_dir)
+    document = read_config(run_dir)
+    if "train" not in document:
+        raise ValueError(f"{run_dir} holds a saved model, not a training run: there is nothing to resume")
+    changes = {k: v for k, v in (("epochs", epochs), ("max_samples", max_samples), ("device", device)) if v is not None}
+    if "epochs" in changes or "max_samples" in changes:
+        changes.setdefault("epochs", epochs)
+        changes.setdefault("max_samples", max_samples)
+    config = dataclasses.replace(TrainConfig(**document["train"]), **changes)
+    tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
+    saved = json.loads(metadata["state"])
+    model = VAE.from_config(VAEConfig.from_dict(document["model"]))
+    model.load_state_dict(_strip(tensors, "model."))
+    model.to(config.device)
+    optimizer = _optimizer(model, config)
+    optimizer.load_state_dict(_optimizer_state(tensors, saved["optimizer"]))
+    _set_rng_state(tensors)
+    state = TrainingState(**saved["progress"])
+    dataset = datasets.load(config.data)
+    log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
+    write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
+    return _run(model, optimizer, dataset, config, run_dir, state, progress, log)
+
+
+def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: TrainingState, progress, log) -> VAE:
+    device = torch.device(config.device)
+    model.to(device)
+    binarization = BINARIZATIONS[config.binarize]
+    train_x = binarization.prepare(dataset.train, config.seed).to(device)          # [N, D]
+    eval_sets = {split: binarization.fixed(x, TEST_BINARIZATION_SEED).to(device)
+                 for split, x in (("train", dataset.train), ("test", dataset.test))}
+    n_train, batch_size = len(train_x), config.batch_size
+    budget = config.budget(n_train)
+    eval_every = config.eval_every or n_train
+    next_eval = (state.samples_seen // eval_every + 1) * eval_every
+    kl = ESTIMATORS[config.estimator]
+    started = time.perf_counter() - state.seconds
+    bar = tqdm(total=budget, initial=state.samples_seen, unit="img", unit_scale=True, dynamic_ncols=True,
+               disable=not (progress and sys.stderr.isatty()), desc="training")
+    report = bar.write if not bar.disable else log
+    running_elbo, running_count = torch.zeros((), device=device), 0
+
+    model.train()
+    while state.samples_seen < budget:
+        order = _epoch_order(config.seed, state.epoch, n_train).to(device)
+        batches = order.split(batch_size)
+        while state.batch_in_epoch < len(batches) and state.samples_seen < budget:
+            x = binarization.per_batch(train_x[batches[state.batch_in_epoch]])    # [M, D]
+            bound = elbo(model, x, samples=config.samples, kl=kl, beta=config.beta).mean()
+            loss = -bound
+            if config.weight_prior:
+                loss = loss - log_weight_prior(model) / n_train                 # SPEC §5
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            state.step += 1
+            state.batch_in_epoch += 1
+            state.samples_seen += len(x)
+            bar.update(len(x))
+            running_elbo, running_count = running_elbo + bound.detach(), running_count + 1
+            if not bar.disable and state.step % 50 == 0:
+                bar.set_postfix_str(f"ELBO {running_elbo.item() / running_count:.2f}")
+                running_elbo, running_count = torch.zeros((), device=device), 0
+            if state.batch_in_epoch == len(batches):
+                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+            if state.samples_seen >= next_eval or state.samples_seen >= budget:
+                state.seconds = time.perf_counter() - started
+                _evaluate(model, eval_sets, state, config, n_train, report)
+                _save(model, optimizer, state, out)
+                next_eval = (state.samples_seen // eval_every + 1) * eval_every
+    bar.close()
+    if not state.metrics:   # a resumed run whose budget was already spent
+        _save(model, optimizer, state, out)
+    if dataset.image_shape is not None:
+        save_samples(model, out / "samples.png", dataset.image_shape, n=100, seed=config.seed)
+    return model
+
+
+def _evaluate(model, eval_sets, state: TrainingState, config: TrainConfig, n_train: int, report) -> None:
+    kl = ESTIMATORS[config.estimator]
+    row = {"step": state.step, "samples_seen": state.samples_seen, "epoch": round(state.samples_seen / n_train, 4)}
+    for split, x in eval_sets.items():
+        row[f"{split}_elbo"] = evaluate_elbo(model, x, samples=1, kl=kl, seed=EVALUATION_SEED).mean
+    row["seconds"] = round(state.seconds, 3)
+    state.metrics.append(row)
+    report(f"epoch {row['epoch']:.2f}  samples {state.samples_seen:,}  train ELBO {row['train_elbo']:.2f}  "
+           f"test ELBO {row['test_elbo']:.2f} nats  ({row['seconds']:.0f} s)")
+
+
+def _save(model, optimizer, state: TrainingState, out: Path) -> None:
+    """Checkpoint first, then the files derived from it: a crash between them loses nothing."""
+    optimizer_tensors, optimizer_plain = _split_optimizer_state(optimizer.state_dict())
+    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **optimizer_tensors, **_rng_state()}
+    write_tensors(out / CHECKPOINT_FILE, tensors, "aevb.checkpoint",
+                  state=json.dumps({"progress": dataclasses.asdict(state), "optimizer": optimizer_plain}))
+    write_bytes_atomic(out / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in state.metrics).encode())
+    save_weights(model, out)
+
+
+def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
+    for split in ("train", "test"):
+        x = dataset.split(split)
+        model.check_data(x, f"the {split} split of {dataset.name}")
+        if config.binarize != "none" and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
+                             f"{dataset.name} spans [{float(x.min()):g}, {float(x.max()):g}]: pass --binarize none")
+
+
+def _data_description(dataset: datasets.Dataset) -> dict:
+    return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train), "n_test": len(dataset.test),
+            "image_shape": list(dataset.image_shape) if dataset.image_shape else None}
+
+
+def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    return OPTIMIZERS[config.optimizer][0](model.parameters(), lr=config.learning_rate)
+
+
+def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The order of the datapoints in `epoch`: a function of (seed, epoch) alone, so a resumed run
+    draws the same minibatches as an uninterrupted one."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def _split_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimiser state → tensors for safetensors + the rest as JSON."""
+    tensors, plain = {}, {}
+    for index, values in state_dict["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer.{index}.{key}"] = value
+            else:
+                plain.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "plain_state": plain}
+
+
+def _optimizer_state(tensors: dict[str, torch.Tensor], saved: dict) -> dict:
+    state: dict[int, dict] = {int(i): dict(values) for i, values in saved["plain_state"].items()}
+    for name, value in _strip(tensors, "optimizer.").items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": saved["param_groups"]}
+
+
+def _rng_state() -> dict[str, torch.Tensor]:
+    states = {"rng.cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states.update({f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    return states
+
+
+def _set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(tensors["rng.cpu"])
+    cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
