@@ -40,7 +40,8 @@ METRICS_FILE = "metrics.jsonl"
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of Algorithm 1. The budget is `epochs` or `max_samples` (datapoints seen), whichever
-    ends first; `eval_every` counts datapoints between evaluations (default: one epoch)."""
+    ends first; training stops at the first minibatch boundary at or past it. `eval_every` counts
+    datapoints between evaluations (default: one epoch)."""
 
     data: str = "mnist"
     binarize: str = "dynamic"
@@ -155,10 +156,9 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
 
     model.train()
     while state.samples_seen < budget:
-        order = _epoch_order(config.seed, state.epoch, n_train).to(device)
-        batches = order.split(batch_size)
-        while state.batch_in_epoch < len(batches) and state.samples_seen < budget:
-            x = binarization.per_batch(train_x[batches[state.batch_in_epoch]])    # [M, D]
+        batches = _epoch_order(config.seed, state.epoch, n_train).to(device).split(batch_size)
+        for indices in batches[state.batch_in_epoch:]:
+            x = binarization.per_batch(train_x[indices])                          # [M, D]
             bound = elbo(model, x, samples=config.samples, kl=kl, beta=config.beta).mean()
             loss = -bound
             if config.weight_prior:
@@ -169,18 +169,20 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             state.step += 1
             state.batch_in_epoch += 1
             state.samples_seen += len(x)
+            if state.batch_in_epoch == len(batches):
+                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
             bar.update(len(x))
             running_elbo, running_count = running_elbo + bound.detach(), running_count + 1
             if not bar.disable and state.step % 50 == 0:
                 bar.set_postfix_str(f"ELBO {running_elbo.item() / running_count:.2f}")
                 running_elbo, running_count = torch.zeros((), device=device), 0
-            if state.batch_in_epoch == len(batches):
-                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
             if state.samples_seen >= next_eval or state.samples_seen >= budget:
                 state.seconds = time.perf_counter() - started
                 _evaluate(model, eval_sets, state, config, n_train, report)
                 _save(model, optimizer, state, out)
                 next_eval = (state.samples_seen // eval_every + 1) * eval_every
+            if state.samples_seen >= budget:
+                break
     bar.close()
     if not state.metrics:   # a resumed run whose budget was already spent
         _save(model, optimizer, state, out)

@@ -1,0 +1,101 @@
+"""Saving and loading: bit-for-bit round trips, and one clear error for every bad file."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import aevb
+from aevb.files import write_bytes_atomic
+
+VARIANTS = [
+    dict(likelihood="bernoulli", hidden=(8,), activation="tanh"),
+    dict(likelihood="gaussian", gaussian_variance="network", hidden=(8, 5), activation="relu"),
+    dict(likelihood="gaussian", gaussian_variance="learned", gaussian_mean="linear", hidden=()),
+    dict(likelihood="gaussian", gaussian_variance="fixed", fixed_variance=0.1, hidden=(4,), init="paper"),
+]
+
+
+@pytest.mark.parametrize("options", VARIANTS)
+def test_save_then_load_reproduces_outputs_bit_for_bit(tmp_path, options):
+    model = aevb.VAE(12, 3, **options)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))   # away from any initial value the loader might recreate
+    model.save(tmp_path / "model")
+    loaded = aevb.load(tmp_path / "model")
+    assert loaded.config == model.config
+    x, z = torch.rand(5, 12), torch.randn(5, 3)
+    assert torch.equal(loaded.encode(x).mean, model.encode(x).mean)
+    assert torch.equal(loaded.encode(x).stddev, model.encode(x).stddev)
+    assert torch.equal(loaded.decode(z).mean, model.decode(z).mean)
+    assert torch.equal(loaded.decode(z).variance, model.decode(z).variance)
+    assert torch.equal(loaded.decode(z).log_prob(x), model.decode(z).log_prob(x))
+    document = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert document["schema"] == "aevb" and document["schema_version"] == 1
+
+
+@pytest.fixture
+def saved(tmp_path):
+    aevb.VAE(6, 2, hidden=(4,)).save(tmp_path / "m")
+    return tmp_path / "m"
+
+
+def test_truncated_weights(saved):
+    weights = saved / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-20])
+    with pytest.raises(aevb.CheckpointError, match="model.safetensors is not a readable safetensors file"):
+        aevb.load(saved)
+
+
+def test_garbage_weights(saved):
+    (saved / "model.safetensors").write_bytes(b"\x00\x01 this is not a safetensors file" * 10)
+    with pytest.raises(aevb.CheckpointError, match="not a readable safetensors file"):
+        aevb.load(saved)
+
+
+def test_foreign_safetensors_file(saved):
+    save_file({"encoder.0.weight": torch.zeros(4, 6)}, str(saved / "model.safetensors"))
+    with pytest.raises(aevb.CheckpointError, match="not an aevb.model file"):
+        aevb.load(saved)
+
+
+def test_weights_that_do_not_match_the_config(saved, tmp_path):
+    aevb.VAE(6, 3, hidden=(4,)).save(tmp_path / "other")
+    (saved / "model.safetensors").write_bytes((tmp_path / "other" / "model.safetensors").read_bytes())
+    with pytest.raises(aevb.CheckpointError, match="does not match its config.json"):
+        aevb.load(saved)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not valid JSON"),
+    ('{"name": "something else"}', "not an aevb configuration"),
+    ('{"schema": "aevb", "schema_version": 99, "model": {}}', "schema version 99"),
+    ('{"schema": "aevb", "schema_version": 1, "model": {"data_dim": 6, "colour": 1}}', "colour"),
+])
+def test_bad_config_json(saved, text, message):
+    (saved / "config.json").write_text(text)
+    with pytest.raises(aevb.CheckpointError, match=message):
+        aevb.load(saved)
+
+
+def test_missing_directory_and_file(tmp_path):
+    with pytest.raises(aevb.CheckpointError, match="is not a directory"):
+        aevb.load(tmp_path / "nowhere")
+    with pytest.raises(aevb.CheckpointError, match="config.json is missing"):
+        aevb.load(tmp_path)
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    target = tmp_path / "weights.bin"
+    write_bytes_atomic(target, b"old")
+
+    def power_cut(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("aevb.files.os.replace", power_cut)
+    with pytest.raises(OSError, match="disk full"):
+        write_bytes_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.bin"]   # no temporary file left behind

@@ -1,0 +1,110 @@
+"""Every verb of the `aevb` command, run as a real process, as a user would."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+TINY = ["--data", "digits", "--hidden", "32", "--latent-dim", "2", "--quiet"]
+
+
+def aevb(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "aevb", *map(str, args)], capture_output=True, text=True,
+                            timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"aevb {' '.join(map(str, args))} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    aevb("train", *TINY, "--epochs", 3, "--out", out)
+    return out
+
+
+@pytest.mark.parametrize("verb", ["train", "evaluate", "sample"])
+def test_every_verb_has_help(verb):
+    result = aevb(verb, "--help")
+    assert "usage: aevb " + verb in result.stdout and "--" in result.stdout
+
+
+def test_train_writes_the_run_directory(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.json", "model.safetensors", "checkpoint.safetensors", "metrics.jsonl", "samples.png"} <= names
+    config = json.loads((trained / "config.json").read_text())
+    assert config["model"]["hidden"] == [32] and config["model"]["latent_dim"] == 2
+    assert config["train"]["data"] == "digits" and config["data"]["image_shape"] == [8, 8]
+    rows = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1.0, 2.0, 3.0]
+    assert set(rows[0]) == {"step", "samples_seen", "epoch", "train_elbo", "test_elbo", "seconds"}
+
+
+def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):
+    result = aevb("evaluate", trained, "--json", tmp_path / "eval.json")
+    figures = json.loads((tmp_path / "eval.json").read_text())
+    last = json.loads((trained / "metrics.jsonl").read_text().splitlines()[-1])
+    assert figures["elbo"] == pytest.approx(last["test_elbo"], abs=1e-9)   # same model, data, seed and binarisation
+    assert figures["n"] == 300 and figures["split"] == "test" and figures["elbo_stderr"] > 0
+    assert "test ELBO" in result.stdout
+
+
+def test_sample_writes_a_picture_and_an_array(trained, tmp_path):
+    aevb("sample", trained, "-n", 16, "--out", tmp_path / "s.png")
+    picture = imread(tmp_path / "s.png")
+    assert picture.shape[:2] == (2 * (4 * 9 + 1), 2 * (4 * 9 + 1))    # 4×4 images of 8×8, 1-pixel lines, ×2
+    aevb("sample", trained, "-n", 5, "--draw", "--out", tmp_path / "s.npy")
+    array = np.load(tmp_path / "s.npy")
+    assert array.shape == (5, 8, 8) and set(np.unique(array)) <= {0.0, 1.0}
+
+
+def test_train_on_a_user_file_with_a_sample_budget(tmp_path):
+    np.save(tmp_path / "points.npy", np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32))
+    aevb("train", "--data", tmp_path / "points.npy", "--binarize", "none", "--hidden", "none", "--latent-dim", "2",
+         "--max-samples", "2e3", "--quiet", "--out", tmp_path / "run")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"]["likelihood"] == "gaussian" and config["model"]["hidden"] == []
+    seen = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])["samples_seen"]
+    assert 2000 <= seen < 2000 + 100      # training stops at the first minibatch boundary past the budget
+    result = aevb("sample", tmp_path / "run", "--out", tmp_path / "s.png", check=False)
+    assert result.returncode == 2 and "use --out FILE.npy" in result.stderr
+
+
+def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    budget = ["--epochs", 8, "--eval-every", 600]
+    aevb("train", *TINY, *budget, "--out", tmp_path / "whole")
+    process = subprocess.Popen([sys.executable, "-m", "aevb", "train", *TINY, *map(str, budget),
+                                "--out", str(tmp_path / "killed")])
+    checkpoint = tmp_path / "killed" / "checkpoint.safetensors"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    aevb("train", "--resume", tmp_path / "killed", "--quiet")
+    assert (tmp_path / "killed" / "model.safetensors").read_bytes() == (tmp_path / "whole" / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--hidden", "big"], "--hidden 'big'"),
+    (["train", "--max-samples", "-5"], "must be a positive whole number"),
+    (["train", "--data", "nothing.csv"], "neither a known data set"),
+    (["train", "--data", "digits", "--likelihood", "bernoulli", "--binarize", "none", "--samples", "0"], "samples=0"),
+    (["evaluate", "/nonexistent"], "is not a directory"),
+    (["sample", ".", "--out", "x.jpg"], "name a .png"),
+])
+def test_bad_input_gets_one_clear_error(args, message):
+    result = aevb(*args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resume_refuses_settings_it_would_ignore(trained):
+    result = aevb("train", "--resume", trained, "--latent-dim", "5", check=False)
+    assert result.returncode == 2 and "drop --latent-dim" in result.stderr
