@@ -73,7 +73,7 @@ def load(path, device="cpu"):
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{Path(path) / CONFIG_FILE} has an unusable \"model\" section: {error}") from None
     tensors, _ = read_tensors(Path(path) / WEIGHTS_FILE, "aevb.model")
-    _load_state(model, tensors, Path(path) / WEIGHTS_FILE)
+    load_state(model, tensors, Path(path) / WEIGHTS_FILE)
     return model.to(device)
 
 
@@ -99,7 +99,7 @@ def write_tensors(file: Path, tensors: dict[str, torch.Tensor], kind: str, **met
     write_bytes_atomic(file, safetensors_bytes(tensors, metadata={**_metadata(kind), **metadata}))
 
 
-def _load_state(model, tensors: dict[str, torch.Tensor], file: Path) -> None:
+def load_state(model, tensors: dict[str, torch.Tensor], file: Path) -> None:
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]

@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from . import datasets
 from .binarization import BINARIZATIONS
-from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, model_config_document, read_config, read_tensors,
-                         save_weights, write_tensors)
+from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, load_state, model_config_document, read_config,
+                         read_tensors, save_weights, write_tensors)
 from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
@@ -124,7 +124,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
     saved = json.loads(metadata["state"])
     model = VAE.from_config(VAEConfig.from_dict(document["model"]))
-    model.load_state_dict(_strip(tensors, "model."))
+    load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
     model.to(config.device)
     optimizer = _optimizer(model, config)
     optimizer.load_state_dict(_optimizer_state(tensors, saved["optimizer"]))
