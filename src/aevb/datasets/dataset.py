@@ -1,0 +1,62 @@
+"""The Dataset record every loader returns, and the checks and splits they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Float32 arrays [N, D] per split; `image_shape` (H, W) when the rows are images (for pictures);
+    `likelihood` the family that suits the values; `source` says where the data came from;
+    `binarize` the binarisation that suits it by default (SPEC §8: dynamic for MNIST);
+    `labels` maps a split name to its integer labels [N] when the data has them."""
+
+    name: str
+    train: torch.Tensor
+    valid: torch.Tensor | None
+    test: torch.Tensor
+    image_shape: tuple[int, int] | None
+    likelihood: str
+    source: str
+    labels: dict[str, torch.Tensor] = field(default_factory=dict)
+    binarize: str = "none"
+
+    @property
+    def data_dim(self) -> int:
+        return self.train.shape[1]
+
+    def split(self, name: str) -> torch.Tensor:
+        splits = {"train": self.train, "valid": self.valid, "test": self.test}
+        if splits.get(name) is None:
+            raise ValueError(f"split {name!r} is not available for {self.name}; choose one of "
+                             f"{[k for k, v in splits.items() if v is not None]}")
+        return splits[name]
+
+
+def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
+    """[N, ...] numbers → float32 [N, D], with one clear error for empty, ragged or non-finite input."""
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{what} holds values of type {array.dtype}, not numbers: save a numeric array")
+    if array.ndim < 2 or array.shape[0] < 2 or array[0].size == 0:
+        raise ValueError(f"{what} holds an array of shape {array.shape}; expected [N ≥ 2 datapoints, features...]")
+    rows = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32).reshape(len(array), -1))
+    if not torch.isfinite(rows).all():
+        bad = int((~torch.isfinite(rows)).any(1).nonzero()[0])
+        raise ValueError(f"{what} contains NaN or infinite values (first in row {bad}): remove or impute them first")
+    return rows
+
+
+def likelihood_for(x: torch.Tensor) -> str:
+    """Bernoulli for values in [0, 1] (binary or intensities), Gaussian otherwise."""
+    return "bernoulli" if float(x.min()) >= 0 and float(x.max()) <= 1 else "gaussian"
+
+
+def shuffled_split(rows: torch.Tensor, test_fraction: float = 0.1, seed: int = 0):
+    """A seeded shuffle, then the last `test_fraction` (at least one row) as the test set: (train, test)."""
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+    n_test = max(1, round(len(rows) * test_fraction))
+    return rows[order[n_test:]], rows[order[:n_test]]

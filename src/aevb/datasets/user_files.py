@@ -1,0 +1,128 @@
+"""The user's own data: .npy, .npz, .csv and folders of PNG/JPEG images.
+
+Each loader reads real values, refuses what it cannot use with one sentence that names the problem
+and the fix, and splits rows without a given split 90 / 10 after a seeded shuffle.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import Dataset, as_rows, likelihood_for, shuffled_split
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_shape, source: str) -> Dataset:
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(f"{source}: train rows have {train.shape[1]} values and test rows {test.shape[1]}")
+    return Dataset(name, train, valid, test, image_shape, likelihood_for(torch.cat([train, test])), source)
+
+
+def _image_shape(array: np.ndarray):
+    """(H, W) for arrays [N, H, W]; None for rows of features."""
+    return tuple(array.shape[1:]) if array.ndim == 3 else None
+
+
+def _not_empty(path: Path) -> None:
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty")
+
+
+def load_npy(path: Path) -> Dataset:
+    """An array [N, features] or [N, H, W]."""
+    _not_empty(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{path} is a .npz archive, not a .npy array: name it .npz")
+    train, test = shuffled_split(as_rows(array, str(path)))
+    return _dataset(path.stem, train, None, test, _image_shape(array), str(path))
+
+
+def load_npz(path: Path) -> Dataset:
+    """Arrays named train and test (and optionally valid), or a single array to be split."""
+    _not_empty(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+        arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a .npz archive ({error}); write it with numpy.savez") from None
+    if "train" in arrays and "test" in arrays:
+        rows = {key: as_rows(arrays[key], f"{path}[{key}]") for key in ("train", "valid", "test") if key in arrays}
+        return _dataset(path.stem, rows["train"], rows.get("valid"), rows["test"], _image_shape(arrays["train"]),
+                        str(path))
+    if len(arrays) == 1:
+        (array,) = arrays.values()
+        train, test = shuffled_split(as_rows(array, str(path)))
+        return _dataset(path.stem, train, None, test, _image_shape(array), str(path))
+    raise ValueError(f"{path} holds arrays {sorted(arrays)}: name them train and test (and valid), "
+                     "or save a single array")
+
+
+def load_csv(path: Path) -> Dataset:
+    """Numeric columns, one row per datapoint, with or without a header line."""
+    _not_empty(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            lines = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text CSV file (it holds binary data)") from None
+    if lines and not all(_is_number(cell) for cell in lines[0]):
+        lines = lines[1:]   # a header
+    if not lines:
+        raise ValueError(f"{path} has no rows of numbers")
+    width = len(lines[0])
+    values = []
+    for number, row in enumerate(lines, start=1):
+        if len(row) != width:
+            raise ValueError(f"{path}: data row {number} has {len(row)} columns, the first has {width}")
+        for column, cell in enumerate(row, start=1):
+            if not _is_number(cell):
+                raise ValueError(f"{path}: data row {number}, column {column} is {cell.strip()!r}, not a number; "
+                                 "keep only numeric columns")
+        values.append([float(cell) for cell in row])
+    train, test = shuffled_split(as_rows(np.array(values), str(path)))
+    return _dataset(path.stem, train, None, test, None, str(path))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def load_image_folder(path: Path) -> Dataset:
+    """Every PNG/JPEG in the folder (sorted by name), converted to grey, intensities /255; all one size."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(files) < 2:
+        raise ValueError(f"{path} holds {len(files)} PNG/JPEG images; a data set needs at least 2")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"{file} is not a readable image ({error})") from None
+        if images and grey.shape != images[0].shape:
+            raise ValueError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[1]}×"
+                             f"{images[0].shape[0]} but {file.name} is {grey.shape[1]}×{grey.shape[0]} "
+                             "(width×height); resize them to one size")
+        images.append(grey)
+    array = np.stack(images)
+    train, test = shuffled_split(as_rows(array, str(path)))
+    return _dataset(path.name, train, None, test, _image_shape(array), f"{len(files)} images in {path}")
+
+
+FILE_LOADERS = {".npy": load_npy, ".npz": load_npz, ".csv": load_csv}
