@@ -54,7 +54,18 @@ def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):
     last = json.loads((trained / "metrics.jsonl").read_text().splitlines()[-1])
     assert figures["elbo"] == pytest.approx(last["test_elbo"], abs=1e-9)   # same model, data, seed and binarisation
     assert figures["n"] == 300 and figures["split"] == "test" and figures["elbo_stderr"] > 0
-    assert "test ELBO" in result.stdout
+    assert "ELBO (estimator B, L = 1)" in result.stdout and "pass --k 5000" in result.stdout
+
+
+def test_evaluate_with_importance_sampling(trained, tmp_path):
+    result = aevb("evaluate", trained, "--k", 50, "--limit", 40, "--json", tmp_path / "e.json")
+    figures = json.loads((tmp_path / "e.json").read_text())
+    assert figures["n"] == 40 and figures["k"] == 50
+    assert figures["log_likelihood"] > figures["elbo"]            # L_50 ≥ ELBO on average
+    assert figures["gap"] == pytest.approx(figures["log_likelihood"] - figures["elbo"], abs=1e-6)
+    assert figures["bits_per_dim"] == pytest.approx(-figures["log_likelihood"] / (64 * np.log(2)))
+    assert 1 <= figures["ess_min"] <= figures["ess_mean"] <= 50
+    assert "log p(x), importance sampled, k = 50" in result.stdout
 
 
 def test_sample_writes_a_picture_and_an_array(trained, tmp_path):

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import io
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from . import datasets
 from .binarization import BINARIZATIONS
 from .checkpoint import CheckpointError, load, read_config
 from .config import VAEConfig
-from .evaluation import evaluate_elbo
+from .diagnostics import report
 from .files import write_bytes_atomic, write_json_atomic
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .model import VAE
@@ -155,12 +156,17 @@ def run_train(args) -> int:
 
 
 def add_evaluate_parser(verbs) -> None:
-    p = verbs.add_parser("evaluate", help="the ELBO of a trained model on a data split",
-                         description="Print the ELBO (nats per datapoint, higher is better) of the model in RUN on a "
-                                     "split of its data set, binarised once with a fixed seed as in training's reports.")
+    p = verbs.add_parser("evaluate", help="ELBO, importance-sampled log-likelihood and diagnostics of a trained model",
+                         description="Evaluate the model in RUN on a split of its data set, binarised once with a "
+                                     "fixed seed as in training's reports: the ELBO (estimator B, L = 1), KL per "
+                                     "latent dimension and active units; with --k also the importance-sampled "
+                                     "log p(x) (--k 5000 is the standard protocol), its effective sample size, the "
+                                     "gap to the ELBO, the NLL and bits per dimension. Nats per datapoint.")
     p.add_argument("run", type=Path, metavar="RUN", help="run directory (or a directory written by model.save)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="(default: test)")
-    p.add_argument("--samples", type=int, default=1, help="L, draws of z per datapoint (default: 1)")
+    p.add_argument("--k", type=int, default=0,
+                   help="importance samples per datapoint for log p(x); 0 skips it (default: 0; standard: 5000)")
+    p.add_argument("--limit", type=int, help="only the first N datapoints of the split")
     p.add_argument("--data", help="data set, when RUN does not record one (a model saved with model.save)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON to FILE (- for stdout)")
@@ -174,25 +180,53 @@ def run_evaluate(args) -> int:
     data = args.data or train_settings.get("data")
     if data is None:
         raise ValueError(f"{args.run} does not record its data set: pass --data")
-    if args.samples < 1:
-        raise ValueError(f"--samples {args.samples} must be a positive integer")
+    if args.k < 0:
+        raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
+    if args.limit is not None and args.limit < 2:
+        raise ValueError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
     device = resolve_device(args.device)
     model = load(args.run, device=device)
     dataset = datasets.load(data, data_dir=args.data_dir or train_settings.get("data_dir"), log=lambda *a: None)
     binarize = train_settings.get("binarize", "none")
-    x = BINARIZATIONS[binarize].fixed(dataset.split(args.split), TEST_BINARIZATION_SEED).to(device)
+    x = BINARIZATIONS[binarize].fixed(dataset.split(args.split)[:args.limit], TEST_BINARIZATION_SEED).to(device)
     model.check_data(x, f"the {args.split} split of {dataset.name}")
-    estimate = evaluate_elbo(model, x, samples=args.samples, seed=EVALUATION_SEED)
-    result = {"run": str(args.run), "data": dataset.name, "split": args.split, "binarize": binarize,
-              "samples": args.samples, "n": estimate.n, "elbo": estimate.mean, "elbo_stderr": estimate.stderr}
-    print(f"{args.split} ELBO  {estimate.mean:.3f} ± {estimate.stderr:.3f} nats per datapoint "
-          f"({estimate.n:,} datapoints of {dataset.name}, binarize={binarize}, L={args.samples})")
+    figures = report(model, x, k=args.k, seed=EVALUATION_SEED, progress=sys.stderr.isatty())
+    protocol = {"run": str(args.run), "data": dataset.name, "split": args.split, "binarize": binarize,
+                "likelihood": model.config.likelihood}
+    print(format_report(figures, protocol))
     if args.json is not None:
         if str(args.json) == "-":
-            print(json.dumps(result, indent=2))
+            print(json.dumps({**protocol, **figures}, indent=2))
         else:
-            write_json_atomic(args.json, result)
+            write_json_atomic(args.json, {**protocol, **figures})
     return 0
+
+
+def format_report(figures: dict, protocol: dict) -> str:
+    """The evaluation as an aligned table, with the protocol that produced it."""
+    rows = [("ELBO (estimator B, L = 1)", figures["elbo"], figures["elbo_stderr"])]
+    if "log_likelihood" in figures:
+        rows += [(f"log p(x), importance sampled, k = {figures['k']}", figures["log_likelihood"],
+                  figures["log_likelihood_stderr"]),
+                 ("gap log p(x) − ELBO", figures["gap"], figures["gap_stderr"]),
+                 ("NLL = −log p(x)", figures["nll"], figures["log_likelihood_stderr"]),
+                 ("bits per dimension", figures["bits_per_dim"],
+                  figures["log_likelihood_stderr"] / (figures["data_dim"] * math.log(2)))]
+    rows.append(("KL(q(z|x) ‖ p(z))", figures["kl"], None))
+    lines = [f"{protocol['split']} split of {protocol['data']}: {figures['n']:,} datapoints, "
+             f"binarize={protocol['binarize']}, likelihood={protocol['likelihood']} (nats per datapoint)"]
+    lines += [f"  {name:<44} {value:>11.3f}" + (f" ± {stderr:.3f}" if stderr is not None else "")
+              for name, value, stderr in rows]
+    if "log_likelihood" in figures:
+        lines.append(f"  {'effective sample size of the weights':<44} {figures['ess_mean']:>11.1f} mean, "
+                     f"{figures['ess_min']:.1f} min of {figures['k']}")
+    else:
+        lines.append("  log p(x) not estimated: pass --k 5000 for the standard protocol")
+    lines.append(f"  {'active units (Cov_x E[z_u] > 0.01)':<44} {figures['active_units']:>11d} of {figures['latent_dim']}")
+    if protocol["likelihood"] == "gaussian":
+        lines.append("  Gaussian likelihood: these are log-densities of continuous values, not probabilities of "
+                     "discrete pixels; they are not comparable with Bernoulli figures")
+    return "\n".join(lines)
 
 
 def add_sample_parser(verbs) -> None:

@@ -33,15 +33,21 @@ def elbo_per_datapoint(model, x: torch.Tensor, samples: int = 1, kl: str = "anal
     return torch.cat([elbo(model, chunk, samples=samples, kl=kl) for chunk in x.split(chunk_size)])
 
 
-def evaluate_elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", seed: int = 0) -> Estimate:
-    """The mean ELBO of x [N, D] in nats per datapoint, with its own seeded noise so that the
-    caller's random stream is left as it was."""
+def seeded_elbo_per_datapoint(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic",
+                              seed: int = 0) -> torch.Tensor:
+    """elbo_per_datapoint in eval mode with its own seeded noise, leaving the caller's random stream
+    as it was: [N]. The same seed gives the same numbers."""
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         was_training = model.training
         model.eval()
         try:
-            return Estimate.of(elbo_per_datapoint(model, x, samples=samples, kl=kl))
+            return elbo_per_datapoint(model, x, samples=samples, kl=kl)
         finally:
             model.train(was_training)
+
+
+def evaluate_elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", seed: int = 0) -> Estimate:
+    """The mean ELBO of x [N, D] in nats per datapoint, with its standard error."""
+    return Estimate.of(seeded_elbo_per_datapoint(model, x, samples=samples, kl=kl, seed=seed))

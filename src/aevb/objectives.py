@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.distributions import Distribution, kl_divergence
 
@@ -36,6 +38,21 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
     z = q_z.rsample((samples,))                          # [L, B, Nz], z = μ + σ ⊙ ε (SPEC §3)
     log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
     return log_px_given_z.mean(0) - beta * KL_ESTIMATORS[kl](q_z, model.prior, z)
+
+
+def log_weights(model, x: torch.Tensor, k: int) -> torch.Tensor:
+    """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (SPEC §6)."""
+    q_z = model.encode(x)
+    z = q_z.rsample((k,))                                                   # [k, B, Nz]
+    return model.decode(z).log_prob(x) + model.prior.log_prob(z) - q_z.log_prob(z)
+
+
+def iwae_bound(model, x: torch.Tensor, k: int) -> torch.Tensor:
+    """L_k(x) = log (1/k) Σ_j w_j for one draw of k samples, differentiable (Burda et al. 2016): [B].
+    L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (SPEC §6)."""
+    if k < 1:
+        raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
+    return torch.logsumexp(log_weights(model, x, k), dim=0) - math.log(k)
 
 
 def log_weight_prior(model) -> torch.Tensor:

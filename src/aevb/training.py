@@ -28,10 +28,15 @@ from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
 from .model import VAE
-from .objectives import ESTIMATORS, elbo, log_weight_prior
+from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior
 from .pictures import save_samples
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
+OBJECTIVES = {   # the bound maximised, per datapoint [B]
+    "elbo": lambda model, x, config: elbo(model, x, samples=config.samples, kl=ESTIMATORS[config.estimator],
+                                          beta=config.beta),
+    "iwae": lambda model, x, config: iwae_bound(model, x, config.k),
+}
 EVALUATION_SEED = 1234      # noise of the evaluation estimates: the same at every evaluation
 TEST_BINARIZATION_SEED = 0  # the one fixed draw of the evaluation sets (SPEC §8)
 METRICS_FILE = "metrics.jsonl"
@@ -46,8 +51,10 @@ class TrainConfig:
     data: str = "mnist"
     data_dir: str | None = None
     binarize: str = "dynamic"
+    objective: str = "elbo"
     estimator: str = "B"
     samples: int = 1
+    k: int = 5
     beta: float = 1.0
     batch_size: int = 100
     optimizer: str = "adam"
@@ -61,9 +68,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("binarize", self.binarize, BINARIZATIONS)
+        check_choice("objective", self.objective, OBJECTIVES)
         check_choice("estimator", self.estimator, ESTIMATORS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("samples", "batch_size"):
+        for name in ("samples", "batch_size", "k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
         if self.epochs is None and self.max_samples is None:
@@ -148,7 +156,6 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     budget = config.budget(n_train)
     eval_every = config.eval_every or n_train
     next_eval = (state.samples_seen // eval_every + 1) * eval_every
-    kl = ESTIMATORS[config.estimator]
     started = time.perf_counter() - state.seconds
     bar = tqdm(total=budget, initial=state.samples_seen, unit="img", unit_scale=True, dynamic_ncols=True,
                disable=not (progress and sys.stderr.isatty()), desc="training")
@@ -160,7 +167,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
         batches = _epoch_order(config.seed, state.epoch, n_train).to(device).split(batch_size)
         for indices in batches[state.batch_in_epoch:]:
             x = binarization.per_batch(train_x[indices])                          # [M, D]
-            bound = elbo(model, x, samples=config.samples, kl=kl, beta=config.beta).mean()
+            bound = OBJECTIVES[config.objective](model, x, config).mean()
             loss = -bound
             if config.weight_prior:
                 loss = loss - log_weight_prior(model) / n_train                 # SPEC §5
@@ -193,10 +200,9 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
 
 
 def _evaluate(model, eval_sets, state: TrainingState, config: TrainConfig, n_train: int, report) -> None:
-    kl = ESTIMATORS[config.estimator]
     row = {"step": state.step, "samples_seen": state.samples_seen, "epoch": round(state.samples_seen / n_train, 4)}
     for split, x in eval_sets.items():
-        row[f"{split}_elbo"] = evaluate_elbo(model, x, samples=1, kl=kl, seed=EVALUATION_SEED).mean
+        row[f"{split}_elbo"] = evaluate_elbo(model, x, seed=EVALUATION_SEED).mean   # estimator B: least noise
     row["seconds"] = round(state.seconds, 3)
     state.metrics.append(row)
     report(f"epoch {row['epoch']:.2f}  samples {state.samples_seen:,}  train ELBO {row['train_elbo']:.2f}  "
