@@ -58,7 +58,7 @@ def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):
 
 
 def test_evaluate_with_importance_sampling(trained, tmp_path):
-    result = aevb("evaluate", trained, "--k", 50, "--limit", 40, "--json", tmp_path / "e.json")
+    result = aevb("evaluate", trained, "--k", 50, "--hmc", 100, "--limit", 40, "--json", tmp_path / "e.json")
     figures = json.loads((tmp_path / "e.json").read_text())
     assert figures["n"] == 40 and figures["k"] == 50
     assert figures["log_likelihood"] > figures["elbo"]            # L_50 ≥ ELBO on average
@@ -66,6 +66,8 @@ def test_evaluate_with_importance_sampling(trained, tmp_path):
     assert figures["bits_per_dim"] == pytest.approx(-figures["log_likelihood"] / (64 * np.log(2)))
     assert 1 <= figures["ess_min"] <= figures["ess_mean"] <= 50
     assert "log p(x), importance sampled, k = 50" in result.stdout
+    # Two estimators of the same log p(x) (Nz = 2): they agree within a few standard errors of their difference.
+    assert abs(figures["log_likelihood_hmc"] - figures["log_likelihood"]) < 0.5
 
 
 def test_sample_writes_a_picture_and_an_array(trained, tmp_path):

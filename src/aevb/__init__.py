@@ -3,17 +3,22 @@
     import aevb
     model = aevb.VAE(data_dim=784, latent_dim=20, hidden=(500,), activation="tanh", likelihood="bernoulli")
     aevb.elbo(model, x, samples=1, kl="analytic")     # [B] nats per datapoint (estimator B)
+    aevb.log_likelihood(model, x, k=5000)              # [B] importance-sampled log p(x)
     model.save("run/model"); model = aevb.load("run/model")
 """
 
 from .checkpoint import CheckpointError, load
 from .config import VAEConfig
 from .datasets import Dataset
+from .diagnostics import active_units, kl_per_dimension, report
 from .evaluation import Estimate, evaluate_elbo
+from .hmc_marginal_likelihood import marginal_likelihood_hmc
+from .importance import importance_sampling, log_likelihood
 from .model import VAE
-from .objectives import elbo, log_weight_prior
+from .objectives import elbo, iwae_bound, log_weight_prior
 from .training import TrainConfig, resume, train
 
-__all__ = ["VAE", "VAEConfig", "elbo", "log_weight_prior", "load", "CheckpointError", "Dataset", "Estimate",
-           "evaluate_elbo", "TrainConfig", "train", "resume"]
+__all__ = ["VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "CheckpointError", "Dataset",
+           "Estimate", "evaluate_elbo", "log_likelihood", "importance_sampling", "marginal_likelihood_hmc",
+           "active_units", "kl_per_dimension", "report", "TrainConfig", "train", "resume"]
 __version__ = "0.1.0"

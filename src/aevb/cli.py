@@ -166,6 +166,9 @@ def add_evaluate_parser(verbs) -> None:
     p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="(default: test)")
     p.add_argument("--k", type=int, default=0,
                    help="importance samples per datapoint for log p(x); 0 skips it (default: 0; standard: 5000)")
+    p.add_argument("--hmc", type=int, default=0, metavar="N",
+                   help="also the paper's estimator (Appendix D: HMC, a fitted Gaussian, a harmonic-mean-type "
+                        "estimate) with N posterior samples; reliable for latent_dim ≤ 5 only (default: 0, off)")
     p.add_argument("--limit", type=int, help="only the first N datapoints of the split")
     p.add_argument("--data", help="data set, when RUN does not record one (a model saved with model.save)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
@@ -182,6 +185,8 @@ def run_evaluate(args) -> int:
         raise ValueError(f"{args.run} does not record its data set: pass --data")
     if args.k < 0:
         raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
+    if args.hmc < 0 or args.hmc == 1:
+        raise ValueError(f"--hmc {args.hmc} must be 0 (off) or at least 2 samples")
     if args.limit is not None and args.limit < 2:
         raise ValueError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
     device = resolve_device(args.device)
@@ -190,7 +195,7 @@ def run_evaluate(args) -> int:
     binarize = train_settings.get("binarize", "none")
     x = BINARIZATIONS[binarize].fixed(dataset.split(args.split)[:args.limit], TEST_BINARIZATION_SEED).to(device)
     model.check_data(x, f"the {args.split} split of {dataset.name}")
-    figures = report(model, x, k=args.k, seed=EVALUATION_SEED, progress=sys.stderr.isatty())
+    figures = report(model, x, k=args.k, hmc_samples=args.hmc, seed=EVALUATION_SEED, progress=sys.stderr.isatty())
     protocol = {"run": str(args.run), "data": dataset.name, "split": args.split, "binarize": binarize,
                 "likelihood": model.config.likelihood}
     print(format_report(figures, protocol))
@@ -212,6 +217,9 @@ def format_report(figures: dict, protocol: dict) -> str:
                  ("NLL = −log p(x)", figures["nll"], figures["log_likelihood_stderr"]),
                  ("bits per dimension", figures["bits_per_dim"],
                   figures["log_likelihood_stderr"] / (figures["data_dim"] * math.log(2)))]
+    if "log_likelihood_hmc" in figures:
+        rows.append((f"log p(x), HMC + fitted Gaussian (App. D), {figures['hmc_samples']}", figures["log_likelihood_hmc"],
+                     figures["log_likelihood_hmc_stderr"]))
     rows.append(("KL(q(z|x) ‖ p(z))", figures["kl"], None))
     lines = [f"{protocol['split']} split of {protocol['data']}: {figures['n']:,} datapoints, "
              f"binarize={protocol['binarize']}, likelihood={protocol['likelihood']} (nats per datapoint)"]

@@ -9,6 +9,7 @@ import torch
 from torch.distributions import kl_divergence
 
 from .evaluation import Estimate, seeded_elbo_per_datapoint
+from .hmc_marginal_likelihood import marginal_likelihood_hmc
 from .importance import importance_sampling
 
 ACTIVE_UNIT_THRESHOLD = 0.01   # Burda et al.: unit u is active if Cov_x(E_q[z_u]) > 0.01
@@ -36,10 +37,11 @@ def active_units(model, x: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOL
     return int((posterior_mean_variance(model, x) > threshold).sum())
 
 
-def report(model, x: torch.Tensor, k: int = 0, seed: int = 0, progress: bool = False) -> dict:
+def report(model, x: torch.Tensor, k: int = 0, hmc_samples: int = 0, seed: int = 0, progress: bool = False) -> dict:
     """Every figure for x [N, D]: the ELBO (estimator B, L = 1) with its standard error, KL per
     dimension and active units; with k > 0 also the importance-sampled log p(x), its effective sample
-    size, the gap log p(x) − ELBO, the NLL and bits per dimension."""
+    size, the gap log p(x) − ELBO, the NLL and bits per dimension; with hmc_samples > 0 the paper's
+    Appendix D estimate of log p(x)."""
     bound_per_point = seeded_elbo_per_datapoint(model, x, seed=seed).double()            # [N]
     bound = Estimate.of(bound_per_point)
     kl = kl_per_dimension(model, x)
@@ -57,4 +59,10 @@ def report(model, x: torch.Tensor, k: int = 0, seed: int = 0, progress: bool = F
         figures.update({"gap": float(gap.mean()), "gap_stderr": float(gap.std() / math.sqrt(len(gap))),
                         "nll": -summary["log_likelihood"],
                         "bits_per_dim": -summary["log_likelihood"] / (x.shape[1] * math.log(2))})
+    if hmc_samples > 0:
+        with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            estimate = Estimate.of(marginal_likelihood_hmc(model, x, n_samples=hmc_samples))
+        figures.update({"log_likelihood_hmc": estimate.mean, "log_likelihood_hmc_stderr": estimate.stderr,
+                        "hmc_samples": hmc_samples})
     return figures
