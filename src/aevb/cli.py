@@ -7,6 +7,8 @@ import dataclasses
 import io
 import json
 import math
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import datasets
+from . import datasets, distributed
 from .binarization import BINARIZATIONS
 from .checkpoint import CheckpointError, load, read_config
 from .config import VAEConfig
@@ -25,7 +27,7 @@ from .model import VAE
 from .networks import ACTIVATIONS, INITIALISATIONS
 from .objectives import ESTIMATORS
 from .pictures import save_image_grid
-from .training import EVALUATION_SEED, OPTIMIZERS, TEST_BINARIZATION_SEED, TrainConfig, resume, train
+from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, TEST_BINARIZATION_SEED, TrainConfig, resume, train
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -98,6 +100,10 @@ def add_train_parser(verbs) -> None:
     model.add_argument("--fixed-variance", type=float, help="σ² for --gaussian-variance fixed (default: 1)")
     model.add_argument("--init", choices=sorted(INITIALISATIONS), help="paper: N(0, 0.01²) weights (default: default)")
     objective = p.add_argument_group("objective")
+    objective.add_argument("--objective", choices=sorted(OBJECTIVES),
+                           help="elbo: the variational bound (SGVB); iwae: the importance-weighted bound L_k "
+                                "(Burda et al.) (default: elbo)")
+    objective.add_argument("--k", type=int, help="importance samples of --objective iwae (default: 5)")
     objective.add_argument("--estimator", choices=sorted(ESTIMATORS),
                            help="A: Monte Carlo KL; B: analytic KL (default: B)")
     objective.add_argument("--samples", type=int, help="L, draws of z per datapoint (default: 1)")
@@ -117,15 +123,40 @@ def add_train_parser(verbs) -> None:
     run.add_argument("--resume", type=Path, metavar="RUN",
                      help="continue RUN from its checkpoint; only --epochs, --max-samples and --device may change")
     run.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    run.add_argument("--nproc", type=int, metavar="N",
+                     help="train data-parallel on N processes of this machine (the same as `torchrun "
+                          "--nproc-per-node N -m aevb train ...`); the global minibatch stays --batch-size")
     p.set_defaults(handler=run_train)
 
 
 def run_train(args) -> int:
-    given = {k: v for k, v in vars(args).items() if k not in ("handler", "verb", "quiet", "resume")}
-    log = (lambda *a: None) if getattr(args, "quiet", False) else print
-    progress = not getattr(args, "quiet", False)
-    if "device" in given:
-        given["device"] = resolve_device(given["device"])
+    if getattr(args, "nproc", None) is not None and "WORLD_SIZE" not in os.environ:
+        return launch_processes(args.nproc, args.argv)
+    given = {k: v for k, v in vars(args).items() if k not in ("handler", "verb", "quiet", "resume", "nproc", "argv")}
+    given.setdefault("device", resolve_device("auto"))
+    given["device"] = resolve_device(given["device"])
+    distributed.init_from_environment(torch.device(given["device"]))
+    quiet = getattr(args, "quiet", False) or not distributed.is_main()
+    log = (lambda *a: None) if quiet else print
+    progress = not quiet
+    try:
+        return _train_or_resume(args, given, log, progress)
+    finally:
+        distributed.shut_down()
+
+
+def launch_processes(nproc: int, argv: list[str]) -> int:
+    """Run this same command under torchrun with `nproc` processes (gloo on the CPU)."""
+    if nproc < 1:
+        raise ValueError(f"--nproc {nproc} must be a positive number of processes")
+    rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")
+            and not a.startswith("--nproc=")]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "aevb", *rest]
+    return subprocess.run(command).returncode
+
+
+def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     if getattr(args, "resume", None) is not None:
         fixed = sorted(set(given) - BUDGET_FLAGS)
         if fixed:
@@ -138,14 +169,16 @@ def run_train(args) -> int:
     out = given.pop("out", None)
     if "max_samples" in given and "epochs" not in given:
         given["epochs"] = None   # the budget given replaces the default one
-    given.setdefault("device", resolve_device("auto"))
     config = TrainConfig(**given)
     dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
     log(f"data: {dataset.name}, {len(dataset.train):,} train / {len(dataset.test):,} test, from {dataset.source}")
     if "binarize" not in given:
         config = dataclasses.replace(config, binarize=dataset.binarize)
     model_options.setdefault("likelihood", dataset.likelihood)
-    out = out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out is None:
+        if distributed.world_size() > 1:
+            raise ValueError("with more than one process, name the run directory with --out")
+        out = Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     torch.manual_seed(config.seed)
     model = VAE(data_dim=dataset.data_dim, **model_options)
     log(f"model: {dataset.data_dim}-{'-'.join(map(str, model.config.hidden))}-{model.config.latent_dim}, "
@@ -285,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.handler(args)
     except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as error:

@@ -25,34 +25,47 @@ KL_ESTIMATORS = {"analytic": analytic_kl, "mc": monte_carlo_kl}
 ESTIMATORS = {"A": "mc", "B": "analytic"}   # the paper's names for the two choices of KL term
 
 
-def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: float = 1.0) -> torch.Tensor:
+def reparameterised_draws(q_z: Distribution, count: int, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """z = μ + σ ⊙ ε (SPEC §3) for ε ~ N(0, I) [count, B, Nz], drawn here or given as `noise` (so that
+    several processes can share one global draw): [count, B, Nz]."""
+    loc, scale = q_z.base_dist.loc, q_z.base_dist.scale                     # [B, Nz]
+    shape = (count, *loc.shape)
+    if noise is None:
+        noise = torch.randn(shape, dtype=loc.dtype, device=loc.device)
+    elif noise.shape != shape:
+        raise ValueError(f"noise has shape {tuple(noise.shape)}; expected {shape} (draws, batch, latent_dim)")
+    return loc + scale * noise
+
+
+def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: float = 1.0,
+         noise: torch.Tensor | None = None) -> torch.Tensor:
     """SGVB estimate of L(θ, φ; x) in nats per datapoint, x [B, D] → [B].
 
     kl="analytic" is estimator B, kl="mc" estimator A (SPEC §4); `samples` is L; `beta` weighs the KL
-    term (β-VAE; β = 1 is the bound itself).
+    term (β-VAE; β = 1 is the bound itself); `noise` optionally gives ε [L, B, Nz].
     """
     check_choice("kl", kl, KL_ESTIMATORS)
     if samples < 1:
         raise ValueError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
     q_z = model.encode(x)
-    z = q_z.rsample((samples,))                          # [L, B, Nz], z = μ + σ ⊙ ε (SPEC §3)
+    z = reparameterised_draws(q_z, samples, noise)       # [L, B, Nz]
     log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
     return log_px_given_z.mean(0) - beta * KL_ESTIMATORS[kl](q_z, model.prior, z)
 
 
-def log_weights(model, x: torch.Tensor, k: int) -> torch.Tensor:
+def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
     """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (SPEC §6)."""
     q_z = model.encode(x)
-    z = q_z.rsample((k,))                                                   # [k, B, Nz]
+    z = reparameterised_draws(q_z, k, noise)                                # [k, B, Nz]
     return model.decode(z).log_prob(x) + model.prior.log_prob(z) - q_z.log_prob(z)
 
 
-def iwae_bound(model, x: torch.Tensor, k: int) -> torch.Tensor:
+def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
     """L_k(x) = log (1/k) Σ_j w_j for one draw of k samples, differentiable (Burda et al. 2016): [B].
     L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (SPEC §6)."""
     if k < 1:
         raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
-    return torch.logsumexp(log_weights(model, x, k), dim=0) - math.log(k)
+    return torch.logsumexp(log_weights(model, x, k, noise), dim=0) - math.log(k)
 
 
 def log_weight_prior(model) -> torch.Tensor:

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from . import datasets
+from . import datasets, distributed
 from .binarization import BINARIZATIONS
 from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, load_state, model_config_document, read_config,
                          read_tensors, save_weights, write_tensors)
@@ -32,11 +34,25 @@ from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior
 from .pictures import save_samples
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
-OBJECTIVES = {   # the bound maximised, per datapoint [B]
-    "elbo": lambda model, x, config: elbo(model, x, samples=config.samples, kl=ESTIMATORS[config.estimator],
-                                          beta=config.beta),
-    "iwae": lambda model, x, config: iwae_bound(model, x, config.k),
+OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per datapoint [B] given ε [draws, B, Nz])
+    "elbo": (lambda config: config.samples,
+             lambda model, x, config, noise: elbo(model, x, config.samples, ESTIMATORS[config.estimator],
+                                                  config.beta, noise)),
+    "iwae": (lambda config: config.k, lambda model, x, config, noise: iwae_bound(model, x, config.k, noise)),
 }
+
+
+class Objective(nn.Module):
+    """The training bound of a minibatch as a module, so that DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: VAE, config: "TrainConfig"):
+        super().__init__()
+        self.model, self.config = model, config
+        self.draws, self.bound = OBJECTIVES[config.objective]
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Σ over the rows of x [B, D] of the bound: a scalar."""
+        return self.bound(self.model, x, self.config, noise).sum()
 EVALUATION_SEED = 1234      # noise of the evaluation estimates: the same at every evaluation
 TEST_BINARIZATION_SEED = 0  # the one fixed draw of the evaluation sets (SPEC §8)
 METRICS_FILE = "metrics.jsonl"
@@ -111,8 +127,11 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
     if (out / CONFIG_FILE).exists():
         raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
     _check_data(model, dataset, config)
-    write_json_atomic(out / CONFIG_FILE, model_config_document(
-        model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
+    distributed.init_from_environment(torch.device(config.device))
+    distributed.barrier()            # every process has checked `out` before the first one writes to it
+    if distributed.is_main():
+        write_json_atomic(out / CONFIG_FILE, model_config_document(
+            model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
     torch.manual_seed(config.seed)
     optimizer = _optimizer(model, config)
     return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
@@ -140,35 +159,46 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     _set_rng_state(tensors)
     state = TrainingState(**saved["progress"])
     dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
-    log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
-    write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
+    distributed.init_from_environment(torch.device(config.device))
+    if distributed.is_main():
+        log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
+        write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
     return _run(model, optimizer, dataset, config, run_dir, state, progress, log)
 
 
 def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: TrainingState, progress, log) -> VAE:
-    device = torch.device(config.device)
+    device = distributed.init_from_environment(torch.device(config.device))
     model.to(device)
+    main = distributed.is_main()
+    objective = Objective(model, config)
+    if distributed.world_size() > 1:
+        objective = DistributedDataParallel(objective)
     binarization = BINARIZATIONS[config.binarize]
     train_x = binarization.prepare(dataset.train, config.seed).to(device)          # [N, D]
     eval_sets = {split: binarization.fixed(x, TEST_BINARIZATION_SEED).to(device)
                  for split, x in (("train", dataset.train), ("test", dataset.test))}
-    n_train, batch_size = len(train_x), config.batch_size
+    n_train, batch_size, latent_dim = len(train_x), config.batch_size, model.config.latent_dim
+    draws = OBJECTIVES[config.objective][0](config)
     budget = config.budget(n_train)
     eval_every = config.eval_every or n_train
     next_eval = (state.samples_seen // eval_every + 1) * eval_every
     started = time.perf_counter() - state.seconds
     bar = tqdm(total=budget, initial=state.samples_seen, unit="img", unit_scale=True, dynamic_ncols=True,
-               disable=not (progress and sys.stderr.isatty()), desc="training")
+               disable=not (progress and main and sys.stderr.isatty()), desc="training")
     report = bar.write if not bar.disable else log
-    running_elbo, running_count = torch.zeros((), device=device), 0
+    running_bound, running_count = torch.zeros((), device=device), 0
 
     model.train()
     while state.samples_seen < budget:
         batches = _epoch_order(config.seed, state.epoch, n_train).to(device).split(batch_size)
         for indices in batches[state.batch_in_epoch:]:
+            # Every process draws the randomness of the whole global minibatch, then keeps its rows.
             x = binarization.per_batch(train_x[indices])                          # [M, D]
-            bound = OBJECTIVES[config.objective](model, x, config).mean()
-            loss = -bound
+            noise = torch.randn(draws, len(indices), latent_dim, device=device)   # ε [L, M, Nz]
+            rows = distributed.my_rows(len(indices))
+            bound_sum = objective(x[rows], noise[:, rows])
+            # DDP averages gradients over the W processes: W·Σ_rows / M makes that the global mean.
+            loss = -bound_sum * (distributed.world_size() / len(indices))
             if config.weight_prior:
                 loss = loss - log_weight_prior(model) / n_train                 # SPEC §5
             optimizer.zero_grad(set_to_none=True)
@@ -176,30 +206,33 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            state.samples_seen += len(x)
+            state.samples_seen += len(indices)
             if state.batch_in_epoch == len(batches):
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
-            bar.update(len(x))
-            running_elbo, running_count = running_elbo + bound.detach(), running_count + 1
+            bar.update(len(indices))
+            running_bound += bound_sum.detach() / max(1, rows.stop - rows.start)
+            running_count += 1
             if not bar.disable and state.step % 50 == 0:
-                bar.set_postfix_str(f"ELBO {running_elbo.item() / running_count:.2f}")
-                running_elbo, running_count = torch.zeros((), device=device), 0
+                bar.set_postfix_str(f"bound {running_bound.item() / running_count:.2f}")
+                running_bound, running_count = torch.zeros((), device=device), 0
             if state.samples_seen >= next_eval or state.samples_seen >= budget:
                 state.seconds = time.perf_counter() - started
-                _evaluate(model, eval_sets, state, config, n_train, report)
-                _save(model, optimizer, state, out)
+                if main:
+                    _evaluate(model, eval_sets, state, n_train, report)
+                    _save(model, optimizer, state, out)
                 next_eval = (state.samples_seen // eval_every + 1) * eval_every
             if state.samples_seen >= budget:
                 break
     bar.close()
-    if not state.metrics:   # a resumed run whose budget was already spent
+    if main and not state.metrics:   # a resumed run whose budget was already spent
         _save(model, optimizer, state, out)
-    if dataset.image_shape is not None:
+    if main and dataset.image_shape is not None:
         save_samples(model, out / "samples.png", dataset.image_shape, n=100, seed=config.seed)
+    distributed.barrier()
     return model
 
 
-def _evaluate(model, eval_sets, state: TrainingState, config: TrainConfig, n_train: int, report) -> None:
+def _evaluate(model, eval_sets, state: TrainingState, n_train: int, report) -> None:
     row = {"step": state.step, "samples_seen": state.samples_seen, "epoch": round(state.samples_seen / n_train, 4)}
     for split, x in eval_sets.items():
         row[f"{split}_elbo"] = evaluate_elbo(model, x, seed=EVALUATION_SEED).mean   # estimator B: least noise
