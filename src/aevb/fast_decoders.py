@@ -2,9 +2,8 @@
 
 Importance sampling evaluates the decoder k = 5000 times per datapoint. Two things make it fast:
 
-- The matrix products go through oneDNN's linear with the activation fused into it
-  (`torch.ops.mkldnn._linear_pointwise`, the kernel behind torch.compile's CPU linear), which on this
-  AVX-512 CPU runs about twice as fast as `addmm` in fp32; where that operator is missing, `addmm`.
+- The matrix products go through oneDNN's linear (`onednn.py`) with the activation fused into it;
+  where that operator is missing, `addmm`.
 - For binary x, log p(x|z) = Σ_d log σ(s_d l_d) with s_d = 2x_d − 1, and Σ_d log σ(y_d) is computed as
   the log of products of 4 sigmoids — one log per 4 pixels instead of a softplus per pixel. The product
   stays a normal float32 while every y_d ≥ −20 (σ ≥ 2·10⁻⁹, 4 of them ≥ 10⁻³⁵); samples with a more
@@ -16,23 +15,18 @@ Other likelihoods, other activations and grey x use `model.decode(z).log_prob(x)
 from __future__ import annotations
 
 import torch
-from torch import nn
+
+from .onednn import ACTIVATIONS, onednn_available, onednn_linear
 
 GROUP = 4             # sigmoids multiplied before one log
 SAFE_LOGIT = -20.0    # below this a product of GROUP float32 sigmoids could underflow
-FUSED_ACTIVATIONS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Identity: "none"}
-
-
-def onednn_available() -> bool:
-    return hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, activation: str, use_onednn: bool) -> torch.Tensor:
     """activation(x Wᵀ + b) for x [S, in], W [out, in] → [S, out]."""
     if use_onednn and x.device.type == "cpu" and x.dtype == torch.float32:
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
-    out = torch.addmm(bias, x, weight.T)
-    return out if activation == "none" else getattr(torch, activation)(out)
+        return onednn_linear(x, weight, bias, activation)
+    return ACTIVATIONS[activation][0](torch.addmm(bias, x, weight.T))
 
 
 class BernoulliMLPLogProb:
@@ -41,9 +35,7 @@ class BernoulliMLPLogProb:
     def __init__(self, model, use_onednn: bool | None = None):
         self.model = model
         self.use_onednn = onednn_available() if use_onednn is None else use_onednn
-        modules = list(model.decoder)
-        self.hidden = [(layer.weight.detach(), layer.bias.detach(), FUSED_ACTIVATIONS[type(modules[i + 1])])
-                       for i, layer in enumerate(modules) if isinstance(layer, nn.Linear)]
+        self.hidden = [(layer.weight.detach(), layer.bias.detach(), layer.activation) for layer in model.decoder]
         self.logits = model.likelihood.logits
 
     def __call__(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +60,7 @@ class BernoulliMLPLogProb:
 
 def log_prob_function(model, use_onednn: bool | None = None):
     """The fastest exact (z [S, Nz], x [D]) → log p(x|z) [S] for this model."""
-    activations = {type(m) for m in model.decoder if not isinstance(m, nn.Linear)}
-    if model.config.likelihood == "bernoulli" and activations <= set(FUSED_ACTIVATIONS):
+    fusable = all(ACTIVATIONS[layer.activation][2] for layer in model.decoder)
+    if model.config.likelihood == "bernoulli" and fusable:
         return BernoulliMLPLogProb(model, use_onednn)
     return lambda z, x: model.decode(z).log_prob(x)

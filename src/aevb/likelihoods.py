@@ -14,6 +14,7 @@ from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
 from .config import VAEConfig
+from .onednn import Dense
 
 
 class BernoulliHead(nn.Module):
@@ -22,7 +23,7 @@ class BernoulliHead(nn.Module):
 
     def __init__(self, in_features: int, config: VAEConfig):
         super().__init__()
-        self.logits = nn.Linear(in_features, config.data_dim)
+        self.logits = Dense(in_features, config.data_dim)
 
     def forward(self, h: torch.Tensor) -> Independent:
         return Independent(Bernoulli(logits=self.logits(h), validate_args=False), 1, validate_args=False)
@@ -37,7 +38,7 @@ class BernoulliHead(nn.Module):
             )
 
 
-class NetworkLogVariance(nn.Linear):
+class NetworkLogVariance(Dense):
     """log σ²(z) output by the network, one per datapoint and dimension (the paper's Frey Face model)."""
 
     def __init__(self, in_features: int, config: VAEConfig):
@@ -75,7 +76,7 @@ class GaussianHead(nn.Module):
 
     def __init__(self, in_features: int, config: VAEConfig):
         super().__init__()
-        self.loc = nn.Linear(in_features, config.data_dim)
+        self.loc = Dense(in_features, config.data_dim)
         self.mean = GAUSSIAN_MEANS[config.gaussian_mean]
         self.log_var = GAUSSIAN_VARIANCES[config.gaussian_variance](in_features, config)
 

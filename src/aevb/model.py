@@ -9,6 +9,7 @@ from torch.distributions import Distribution, Independent, Normal
 from .config import VAEConfig
 from .likelihoods import LIKELIHOODS
 from .networks import INITIALISATIONS, mlp, out_features
+from .onednn import Dense
 
 
 class VAE(nn.Module):
@@ -27,7 +28,7 @@ class VAE(nn.Module):
         cfg = self.config
         self.encoder = mlp(cfg.data_dim, cfg.hidden, cfg.activation)
         # One linear map gives both heads: [..., 2 Nz] = [μ | log σ²].
-        self.encoder_head = nn.Linear(out_features(cfg.data_dim, cfg.hidden), 2 * cfg.latent_dim)
+        self.encoder_head = Dense(out_features(cfg.data_dim, cfg.hidden), 2 * cfg.latent_dim)
         decoder_widths = tuple(reversed(cfg.hidden))
         self.decoder = mlp(cfg.latent_dim, decoder_widths, cfg.activation)
         self.likelihood = LIKELIHOODS[cfg.likelihood](out_features(cfg.latent_dim, decoder_widths), cfg)

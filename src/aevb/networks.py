@@ -1,25 +1,17 @@
-"""Multilayer perceptrons and the two initialisations of the weights."""
+"""Multilayer perceptrons of Dense layers, and the two initialisations of the weights."""
 
 from __future__ import annotations
 
 from torch import nn
 
-ACTIVATIONS = {
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "softplus": nn.Softplus,
-    "sigmoid": nn.Sigmoid,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-}
-
+from .onednn import ACTIVATIONS, Dense
 
 def mlp(in_features: int, widths: tuple[int, ...], activation: str) -> nn.Sequential:
-    """Linear → activation, once per width. No widths gives the identity (a linear model then
-    consists of the output head alone)."""
-    layers: list[nn.Module] = []
+    """One Dense layer (linear map, then `activation`) per width. No widths gives the identity (a
+    linear model then consists of the output head alone)."""
+    layers = []
     for width in widths:
-        layers += [nn.Linear(in_features, width), ACTIVATIONS[activation]()]
+        layers.append(Dense(in_features, width, activation))
         in_features = width
     return nn.Sequential(*layers)
 
