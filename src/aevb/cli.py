@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import math
 import os
@@ -13,20 +12,19 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from . import datasets, distributed
+from . import cli_pictures, datasets, distributed
 from .binarization import BINARIZATIONS
 from .checkpoint import CheckpointError, load, read_config
 from .config import VAEConfig
 from .diagnostics import report
-from .files import write_bytes_atomic, write_json_atomic
+from .files import write_json_atomic
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .model import VAE
-from .networks import ACTIVATIONS, INITIALISATIONS
+from .networks import INITIALISATIONS
+from .onednn import ACTIVATIONS
 from .objectives import ESTIMATORS
-from .pictures import save_image_grid
 from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, TEST_BINARIZATION_SEED, TrainConfig, resume, train
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
@@ -270,50 +268,13 @@ def format_report(figures: dict, protocol: dict) -> str:
     return "\n".join(lines)
 
 
-def add_sample_parser(verbs) -> None:
-    p = verbs.add_parser("sample", help="draw new data from a trained model",
-                         description="Draw z ~ N(0, I) and write the means of p(x|z) (or draws with --draw) as a "
-                                     "PNG grid or a .npy array.")
-    p.add_argument("run", type=Path, metavar="RUN", help="run directory (or a directory written by model.save)")
-    p.add_argument("-n", type=int, default=100, help="how many (default: 100)")
-    p.add_argument("--out", type=Path, default=Path("samples.png"), help="FILE.png or FILE.npy (default: samples.png)")
-    p.add_argument("--draw", action="store_true", help="draw x ~ p(x|z) instead of its mean")
-    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    p.set_defaults(handler=run_sample)
-
-
-def run_sample(args) -> int:
-    if args.n < 1:
-        raise ValueError(f"-n {args.n} must be a positive integer")
-    suffix = args.out.suffix.lower()
-    if suffix not in (".png", ".npy"):
-        raise ValueError(f"--out {args.out}: name a .png (a picture) or a .npy (an array) file")
-    image_shape = (read_config(args.run).get("data") or {}).get("image_shape")
-    if suffix == ".png" and image_shape is None:
-        raise ValueError(f"{args.run} records no image shape, so its samples cannot be drawn as a picture: "
-                         "use --out FILE.npy")
-    model = load(args.run)
-    torch.manual_seed(args.seed)
-    x = model.sample(args.n, mean=not args.draw).numpy()                       # [n, D]
-    if image_shape is not None:
-        x = x.reshape(args.n, *image_shape)
-    if suffix == ".png":
-        save_image_grid(x, args.out)
-    else:
-        buffer = io.BytesIO()
-        np.save(buffer, x)
-        write_bytes_atomic(args.out, buffer.getvalue())
-    print(f"wrote {args.n} samples to {args.out}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aevb", description="Auto-Encoding Variational Bayes: train, evaluate and sample variational autoencoders.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     add_train_parser(verbs)
     add_evaluate_parser(verbs)
-    add_sample_parser(verbs)
+    cli_pictures.add_parsers(verbs, DATA_DIR_HELP)
     return parser
 
 

@@ -46,7 +46,8 @@ class VAEConfig:
             raise ValueError(f"fixed_variance={self.fixed_variance!r} must be > 0")
         # Names are checked against the registries that use them, so that a new entry needs no edit here.
         from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
-        from .networks import ACTIVATIONS, INITIALISATIONS
+        from .networks import INITIALISATIONS
+        from .onednn import ACTIVATIONS
 
         for name, registry in (
             ("activation", ACTIVATIONS),

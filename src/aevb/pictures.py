@@ -1,4 +1,5 @@
-"""Pictures of images: a grid of samples from p(x|z), written as PNG."""
+"""Pictures as PNG bytes: grids of images, scatters of latent codes, training curves. Callers write
+them with files.write_bytes_atomic or embed them in a report."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import math
 
 import numpy as np
 import torch
-
-from .files import write_bytes_atomic
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
@@ -23,20 +22,61 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1)
     return grid
 
 
-def save_image_grid(images: np.ndarray, path, scale: int = 2) -> None:
-    """Write [n, H, W] images with values in [0, 1] as a grey PNG grid, each pixel `scale`×`scale`."""
+def grid_png(images, columns: int | None = None, scale: int = 2) -> bytes:
+    """[n, H, W] images with values in [0, 1] as a grey PNG grid, each pixel `scale`×`scale`."""
     from matplotlib.image import imsave
 
-    grid = np.kron(image_grid(np.clip(images, 0, 1)), np.ones((scale, scale), dtype=np.float32))
+    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    grid = np.kron(image_grid(images, columns), np.ones((scale, scale), dtype=np.float32))
     buffer = io.BytesIO()
     imsave(buffer, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png")
-    write_bytes_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
-def save_samples(model, path, image_shape, n: int = 100, seed: int = 0) -> None:
-    """The means of p(x|z) for n draws z ~ p(z), as a PNG grid of images of `image_shape`."""
+def new_figure(width: float = 6.0, height: float = 4.5):
+    """A figure and axes on Matplotlib's non-interactive Agg canvas (no display, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot()
+
+
+def figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def embedding_png(points: np.ndarray, labels: np.ndarray | None, title: str) -> bytes:
+    """A scatter of 2-D points [N, 2], coloured by label when there are labels."""
+    figure, axes = new_figure(6, 5.5)
+    scatter = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
+    if labels is not None:
+        figure.colorbar(scatter, ax=axes, label="label")
+    axes.set_title(title)
+    return figure_png(figure)
+
+
+def curves_png(rows: list[dict]) -> bytes:
+    """Train and test ELBO against datapoints seen (log axis), from metrics.jsonl rows."""
+    figure, axes = new_figure()
+    seen = [row["samples_seen"] for row in rows]
+    for key, label in (("train_elbo", "train"), ("test_elbo", "test")):
+        axes.plot(seen, [row[key] for row in rows], marker="o", markersize=3, label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("datapoints seen")
+    axes.set_ylabel("ELBO (nats per datapoint)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return figure_png(figure)
+
+
+def samples_png(model, image_shape, n: int = 100, seed: int = 0, mean: bool = True) -> bytes:
+    """The means of p(x|z) (or draws, mean=False) for n draws z ~ p(z), as a grid of `image_shape` images."""
     device = next(model.parameters()).device
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        images = model.sample(n).cpu().numpy().reshape(n, *image_shape)
-    save_image_grid(images, path)
+        images = model.sample(n, mean=mean).cpu().numpy().reshape(n, *image_shape)
+    return grid_png(images)

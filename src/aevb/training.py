@@ -31,7 +31,7 @@ from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
 from .model import VAE
 from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior
-from .pictures import save_samples
+from .pictures import samples_png
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
 OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per datapoint [B] given ε [draws, B, Nz])
@@ -227,7 +227,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     if main and not state.metrics:   # a resumed run whose budget was already spent
         _save(model, optimizer, state, out)
     if main and dataset.image_shape is not None:
-        save_samples(model, out / "samples.png", dataset.image_shape, n=100, seed=config.seed)
+        write_bytes_atomic(out / "samples.png", samples_png(model, dataset.image_shape, n=100, seed=config.seed))
     distributed.barrier()
     return model
 

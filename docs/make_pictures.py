@@ -1,0 +1,54 @@
+"""Make the README's pictures from a trained MNIST run, and measure inpainting against the mean image.
+
+    python docs/make_pictures.py runs/mnist-DATE-TIME [--n 1000]
+
+Writes docs/manifold-mnist-default.png (the manifold in the plane of the first two principal components
+of the test set's latent means) and docs/inpainting-mnist-default.png (test digits, the same with their
+bottom half missing, and the inpainted result), and prints the mean squared error on the missing pixels of
+the first N test images for Metropolis-within-Gibbs inpainting and for the mean-image fill.
+"""
+
+import argparse
+from pathlib import Path
+
+import torch
+
+import aevb
+from aevb.binarization import fixed_draw
+from aevb.files import write_bytes_atomic
+from aevb.inference import inpaint
+from aevb.pictures import grid_png
+from aevb.views import decoded_means, latent_means, latent_plane, principal_plane
+
+DOCS = Path(__file__).parent
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--n", type=int, default=1000, help="test images for the inpainting error (default: 1000)")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = aevb.load(args.run)
+    data = aevb.datasets.load("mnist", log=lambda *a: None)
+    test = fixed_draw(data.test, seed=0)
+
+    centre, basis = principal_plane(latent_means(model, test))
+    z = centre + latent_plane(model, 15, basis=basis)
+    write_bytes_atomic(DOCS / "manifold-mnist-default.png", grid_png(decoded_means(model, z).view(-1, 28, 28), 15))
+
+    x = test[: args.n]
+    missing = torch.zeros_like(x, dtype=torch.bool)
+    missing.view(-1, 28, 28)[:, 14:] = True                                  # the bottom half
+    filled = inpaint(model, x, missing, steps=500, burn_in=100)
+    mean_fill = torch.where(missing, data.train.mean(0).expand_as(x), x)
+    shown = torch.where(missing, torch.full_like(x, 0.5), x)
+    write_bytes_atomic(DOCS / "inpainting-mnist-default.png",
+                       grid_png(torch.cat([x[:10], shown[:10], filled[:10]]).view(-1, 28, 28), 10))
+    error = lambda guess: ((guess - x)[missing] ** 2).mean().item()
+    print(f"bottom halves of the first {args.n} binarised test digits, mean squared error on the missing pixels: "
+          f"inpainting {error(filled):.4f}, mean-image fill {error(mean_fill):.4f}")
+
+
+if __name__ == "__main__":
+    main()
