@@ -92,3 +92,11 @@ def test_resume_of_a_saved_model_is_refused(tmp_path):
     aevb.VAE(4, 2, hidden=()).save(tmp_path / "m")
     with pytest.raises(ValueError, match="nothing to resume"):
         aevb.resume(tmp_path / "m", progress=False)
+
+
+def test_a_damaged_checkpoint_gives_one_clear_error(digits, tmp_path):
+    run(digits, tmp_path / "run", epochs=1)
+    checkpoint = tmp_path / "run" / "checkpoint.safetensors"
+    checkpoint.write_bytes(checkpoint.read_bytes()[: len(checkpoint.read_bytes()) // 2])
+    with pytest.raises(aevb.CheckpointError, match="checkpoint.safetensors is not a readable safetensors file"):
+        aevb.resume(tmp_path / "run", epochs=2, progress=False, log=lambda *a: None)

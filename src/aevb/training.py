@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from . import datasets, distributed
 from .binarization import BINARIZATIONS
-from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, load_state, model_config_document, read_config,
+from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, load_state, model_config_document, read_config,
                          read_tensors, save_weights, write_tensors)
 from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
@@ -48,11 +48,13 @@ class Objective(nn.Module):
     def __init__(self, model: VAE, config: "TrainConfig"):
         super().__init__()
         self.model, self.config = model, config
-        self.draws, self.bound = OBJECTIVES[config.objective]
+        self.bound = OBJECTIVES[config.objective][1]
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Σ over the rows of x [B, D] of the bound: a scalar."""
         return self.bound(self.model, x, self.config, noise).sum()
+
+
 EVALUATION_SEED = 1234      # noise of the evaluation estimates: the same at every evaluation
 TEST_BINARIZATION_SEED = 0  # the one fixed draw of the evaluation sets (SPEC §8)
 METRICS_FILE = "metrics.jsonl"
@@ -150,7 +152,14 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
         changes.setdefault("max_samples", max_samples)
     config = dataclasses.replace(TrainConfig(**document["train"]), **changes)
     tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
-    saved = json.loads(metadata["state"])
+    try:
+        saved = json.loads(metadata.get("state", ""))
+        readable = isinstance(saved, dict) and {"progress", "optimizer"} <= set(saved)
+    except json.JSONDecodeError:
+        readable = False
+    if not readable:
+        raise CheckpointError(f"{run_dir / CHECKPOINT_FILE} holds no readable training state; it is damaged: "
+                              "start a new run, or copy a good checkpoint.safetensors back") from None
     model = VAE.from_config(VAEConfig.from_dict(document["model"]))
     load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
     model.to(config.device)
