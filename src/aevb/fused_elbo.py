@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .likelihoods import BernoulliHead
-from .onednn import ACTIVATIONS, ONEDNN, onednn_linear
+from .onednn import ACTIVATIONS, ONEDNN, input_gradient, onednn_linear, weight_gradient
 
 
 def supports(model, objective: str, estimator: str, samples: int, x: torch.Tensor) -> bool:
@@ -35,11 +35,11 @@ def _backward_through(layers, activations, grad, need_input_grad: bool):
     grads = []
     for index in range(len(layers) - 1, -1, -1):
         layer, output, inputs = layers[index], activations[index + 1], activations[index]
-        derivative = ACTIVATIONS[layer.activation][1]
-        grad = grad if derivative is None else grad * derivative(output)                    # d/d(pre-activation)
-        grads.append((onednn_linear(grad.t().contiguous(), inputs.t().contiguous(), None), grad.sum(0)))
+        backward = ACTIVATIONS[layer.activation][1]
+        grad = grad if backward is None else backward(grad, output)                         # d/d(pre-activation)
+        grads.append((weight_gradient(grad, inputs), grad.sum(0)))
         if index > 0 or need_input_grad:
-            grad = onednn_linear(grad, layer.weight.t(), None)                               # d/d(inputs)
+            grad = input_gradient(grad, layer.weight)                                        # d/d(inputs)
     return grads[::-1], grad
 
 
@@ -58,7 +58,7 @@ class _FusedBound(torch.autograd.Function):
         for layer in model.decoder:
             decoder.append(onednn_linear(decoder[-1], layer.weight, layer.bias, layer.activation))
         logits = onednn_linear(decoder[-1], model.likelihood.logits.weight, model.likelihood.logits.bias)
-        reconstruction = (x * logits).sum() - F.softplus(logits).sum()
+        reconstruction = -F.binary_cross_entropy_with_logits(logits, x, reduction="sum")    # Σ x l − softplus(l)
         kl = 0.5 * (mu.square() + sigma.square() - 1 - log_var).sum()
         ctx.model, ctx.beta = model, beta
         ctx.save_for_backward(x, eps, mu, sigma, logits, *encoder[1:], *decoder)

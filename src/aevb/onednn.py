@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# name → (the function, its derivative written with its output y, whether oneDNN fuses it)
+# name → (the function, the gradient through it from its output y: (grad_y, y) → grad_a, whether oneDNN
+# fuses it); the backward kernels are PyTorch's own one-pass ones (tanh: g·(1 − y²), σ: g·y(1 − y)).
 ACTIVATIONS = {
     "none": (lambda a: a, None, True),
-    "tanh": (torch.tanh, lambda y: 1 - y * y, True),
-    "sigmoid": (torch.sigmoid, lambda y: y * (1 - y), True),
-    "relu": (torch.relu, lambda y: (y > 0).to(y.dtype), True),
+    "tanh": (torch.tanh, torch.ops.aten.tanh_backward, True),
+    "sigmoid": (torch.sigmoid, torch.ops.aten.sigmoid_backward, True),
+    "relu": (torch.relu, lambda grad, y: torch.ops.aten.threshold_backward(grad, y, 0), True),
     "softplus": (F.softplus, None, False),
     "elu": (F.elu, None, False),
     "gelu": (F.gelu, None, False),
@@ -38,6 +39,23 @@ def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
 
 
+SMALL = 100_000   # weights with fewer entries than this: MKL's mm is faster than oneDNN (measured here)
+
+
+def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in]."""
+    if grad.shape[1] * inputs.shape[1] < SMALL:
+        return torch.mm(grad.t(), inputs)
+    return onednn_linear(grad.t(), inputs.t(), None)
+
+
+def input_gradient(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """dL/dx = grad W for grad [S, out], W [out, in] → [S, in]."""
+    if weight.numel() < SMALL:
+        return torch.mm(grad, weight)
+    return onednn_linear(grad, weight.t(), None)
+
+
 class _DenseFunction(torch.autograd.Function):
     """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too."""
 
@@ -51,11 +69,10 @@ class _DenseFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):                                                   # [S, out]
         x, weight, y = ctx.saved_tensors
-        derivative = ACTIVATIONS[ctx.activation][1]
-        grad_a = grad_y if derivative is None else grad_y * derivative(y)      # through the activation
-        grad_x = onednn_linear(grad_a, weight.t(), None) if ctx.needs_input_grad[0] else None     # [S, in]
-        grad_weight = onednn_linear(grad_a.t().contiguous(), x.t().contiguous(), None)          # [out, in]
-        return grad_x, grad_weight, grad_a.sum(0), None
+        backward = ACTIVATIONS[ctx.activation][1]
+        grad_a = grad_y if backward is None else backward(grad_y, y)          # through the activation
+        grad_x = input_gradient(grad_a, weight) if ctx.needs_input_grad[0] else None          # [S, in]
+        return grad_x, weight_gradient(grad_a, x), grad_a.sum(0), None
 
 
 class Dense(nn.Linear):
