@@ -68,6 +68,25 @@ def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None
     return torch.logsumexp(log_weights(model, x, k, noise), dim=0) - math.log(k)
 
 
+def wake_sleep_surrogate(model, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """A per-datapoint objective [B] whose gradient is the wake-sleep update (Hinton et al. 1995), the
+    paper's Figure 2 baseline, with the same encoder and decoder:
+
+    - wake: z ~ q(z|x) held fixed, θ ascends log p(x, z) (no gradient reaches φ through z);
+    - sleep: z ~ p(z), x̃ ~ p(x|z) drawn without gradient, φ ascends log q(z|x̃).
+
+    Its value is not a bound; report the ELBO (`elbo`) to compare with AEVB, as the paper does.
+    """
+    q_z = model.encode(x)
+    z = reparameterised_draws(q_z, 1, noise)[0].detach()                   # [B, Nz]
+    wake = model.prior.log_prob(z) + model.decode(z).log_prob(x)
+    with torch.no_grad():
+        dream_z = model.prior.sample((len(x),))
+        dream_x = model.decode(dream_z).sample()
+    sleep = model.encode(dream_x).log_prob(dream_z)
+    return wake + sleep
+
+
 def log_weight_prior(model) -> torch.Tensor:
     """log p(θ) for p(θ) = N(0, I) over every weight of the model, up to its additive constant (SPEC §5).
 

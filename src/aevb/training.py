@@ -30,7 +30,7 @@ from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
 from .model import VAE
-from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior
+from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior, wake_sleep_surrogate
 from .pictures import samples_png
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
@@ -39,6 +39,7 @@ OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per d
              lambda model, x, config, noise: elbo(model, x, config.samples, ESTIMATORS[config.estimator],
                                                   config.beta, noise)),
     "iwae": (lambda config: config.k, lambda model, x, config, noise: iwae_bound(model, x, config.k, noise)),
+    "wake-sleep": (lambda config: 1, lambda model, x, config, noise: wake_sleep_surrogate(model, x, noise)),
 }
 
 
