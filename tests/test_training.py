@@ -127,3 +127,15 @@ def test_wake_sleep_learns_and_its_gradients_split_between_the_networks(digits, 
     rows = metrics(tmp_path / "ws")
     # The ELBO of the wake-sleep model rises (measured: −33.2 after one epoch, −27.4 after fifteen).
     assert rows[-1]["test_elbo"] > rows[0]["test_elbo"] + 3
+
+
+def test_the_autoencoder_objective_is_the_reconstruction_at_the_mean(digits, tmp_path):
+    model = aevb.VAE(64, latent_dim=4, hidden=(32,))
+    x = digits.train[:20]
+    by_hand = model.decode(model.encode(x).base_dist.loc).log_prob(x)
+    assert torch.equal(aevb.objectives.autoencoder_reconstruction(model, x), by_hand)
+    trained = run(digits, tmp_path / "ae", epochs=10, objective="autoencoder")
+    test = digits.test
+    before = aevb.objectives.autoencoder_reconstruction(model, test).mean()
+    after = aevb.objectives.autoencoder_reconstruction(trained, test).mean()
+    assert after > before + 5          # measured: −44.7 untrained, −28.0 after ten epochs

@@ -100,8 +100,8 @@ def add_train_parser(verbs) -> None:
     objective = p.add_argument_group("objective")
     objective.add_argument("--objective", choices=sorted(OBJECTIVES),
                            help="elbo: the variational bound (SGVB); iwae: the importance-weighted bound L_k "
-                                "(Burda et al.); wake-sleep: the paper's baseline (Hinton et al. 1995), same networks "
-                                "(default: elbo)")
+                                "(Burda et al.); wake-sleep: the paper's baseline (Hinton et al. 1995), same networks; "
+                                "autoencoder: log p(x | z = E_q[z|x]), no prior, no sampling (default: elbo)")
     objective.add_argument("--k", type=int, help="importance samples of --objective iwae (default: 5)")
     objective.add_argument("--estimator", choices=sorted(ESTIMATORS),
                            help="A: Monte Carlo KL; B: analytic KL (default: B)")

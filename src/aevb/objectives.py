@@ -87,6 +87,12 @@ def wake_sleep_surrogate(model, x: torch.Tensor, noise: torch.Tensor | None = No
     return wake + sleep
 
 
+def autoencoder_reconstruction(model, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | z = E_q[z|x]) for x [B, D] → [B]: the deterministic autoencoder's objective, with the
+    same networks (the encoder's mean head only; no prior, no sampling). Not a bound on log p(x)."""
+    return model.decode(model.encode(x).mean).log_prob(x)
+
+
 def log_weight_prior(model) -> torch.Tensor:
     """log p(θ) for p(θ) = N(0, I) over every weight of the model, up to its additive constant (SPEC §5).
 

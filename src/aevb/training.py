@@ -30,7 +30,8 @@ from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
 from .model import VAE
-from .objectives import ESTIMATORS, elbo, iwae_bound, log_weight_prior, wake_sleep_surrogate
+from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, log_weight_prior,
+                         wake_sleep_surrogate)
 from .pictures import samples_png
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
@@ -40,6 +41,7 @@ OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per d
                                                   config.beta, noise)),
     "iwae": (lambda config: config.k, lambda model, x, config, noise: iwae_bound(model, x, config.k, noise)),
     "wake-sleep": (lambda config: 1, lambda model, x, config, noise: wake_sleep_surrogate(model, x, noise)),
+    "autoencoder": (lambda config: 1, lambda model, x, config, noise: autoencoder_reconstruction(model, x)),
 }
 
 
