@@ -19,6 +19,7 @@ from .binarization import BINARIZATIONS
 from .checkpoint import CheckpointError, load, read_config
 from .config import VAEConfig
 from .diagnostics import report
+from .experiments import EXPERIMENTS
 from .files import write_json_atomic
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .model import VAE
@@ -269,6 +270,32 @@ def format_report(figures: dict, protocol: dict) -> str:
     return "\n".join(lines)
 
 
+def add_reproduce_parser(verbs) -> None:
+    p = verbs.add_parser("reproduce", help="run one of the paper's experiments and write its CSV, plot and summary",
+                         description="Run one of the paper's experiments: train every model it needs (resuming "
+                                     "unfinished runs, skipping finished ones) and write EXPERIMENT.csv, .png "
+                                     "and .md into --out.")
+    p.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
+                   help=f"one of {sorted(EXPERIMENTS)}")
+    p.add_argument("--budget", default=None,
+                   help="datapoints per run (e.g. 1e7), or 'paper' for the paper's budget (default: the "
+                        "experiment's, about 10 minutes here)")
+    p.add_argument("--out", type=Path, default=Path("reproduce"), help="(default: reproduce/)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=run_reproduce)
+
+
+def run_reproduce(args) -> int:
+    experiment = EXPERIMENTS[args.experiment]
+    budget = experiment.DEFAULT_BUDGET if args.budget is None else (
+        "paper" if args.budget == "paper" else parse_count(args.budget))
+    log = (lambda *a: None) if args.quiet else print
+    out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, progress=not args.quiet, log=log)
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aevb", description="Auto-Encoding Variational Bayes: train, evaluate and sample variational autoencoders.")
@@ -276,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(verbs)
     add_evaluate_parser(verbs)
     cli_pictures.add_parsers(verbs, DATA_DIR_HELP)
+    add_reproduce_parser(verbs)
     return parser
 
 

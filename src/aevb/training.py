@@ -61,6 +61,20 @@ class Objective(nn.Module):
         return self.bound(self.model, x, config, noise).sum()
 
 
+def _next_linear(samples_seen: int, config: "TrainConfig", n_train: int) -> int:
+    every = config.eval_every or n_train
+    return (samples_seen // every + 1) * every
+
+
+def _next_logarithmic(samples_seen: int, config: "TrainConfig", n_train: int) -> int:
+    """The next of 1000·10^(j/4), j = 0, 1, ...: four evaluations per decade, for log-axis curves."""
+    j = max(0, math.floor(4 * math.log10(max(samples_seen, 1) / 1000)))
+    while round(1000 * 10 ** (j / 4)) <= samples_seen:
+        j += 1
+    return round(1000 * 10 ** (j / 4))
+
+
+EVAL_SPACINGS = {"linear": _next_linear, "log": _next_logarithmic}
 EVALUATION_SEED = 1234      # noise of the evaluation estimates: the same at every evaluation
 TEST_BINARIZATION_SEED = 0  # the one fixed draw of the evaluation sets (SPEC §8)
 METRICS_FILE = "metrics.jsonl"
@@ -70,7 +84,8 @@ METRICS_FILE = "metrics.jsonl"
 class TrainConfig:
     """Settings of Algorithm 1. The budget is `epochs` or `max_samples` (datapoints seen), whichever
     ends first; training stops at the first minibatch boundary at or past it. `eval_every` counts
-    datapoints between evaluations (default: one epoch)."""
+    datapoints between evaluations (default: one epoch); eval_spacing="log" evaluates instead at
+    1000·10^(j/4) datapoints, for curves on a log axis like the paper's."""
 
     data: str = "mnist"
     data_dir: str | None = None
@@ -87,6 +102,7 @@ class TrainConfig:
     max_samples: int | None = None
     weight_prior: bool = False
     eval_every: int | None = None
+    eval_spacing: str = "linear"
     seed: int = 0
     device: str = "cpu"
 
@@ -95,6 +111,7 @@ class TrainConfig:
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("estimator", self.estimator, ESTIMATORS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("eval_spacing", self.eval_spacing, EVAL_SPACINGS)
         for name in ("samples", "batch_size", "k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
@@ -195,8 +212,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     n_train, batch_size, latent_dim = len(train_x), config.batch_size, model.config.latent_dim
     draws = OBJECTIVES[config.objective][0](config)
     budget = config.budget(n_train)
-    eval_every = config.eval_every or n_train
-    next_eval = (state.samples_seen // eval_every + 1) * eval_every
+    next_evaluation = EVAL_SPACINGS[config.eval_spacing]
+    next_eval = next_evaluation(state.samples_seen, config, n_train)
     started = time.perf_counter() - state.seconds
     bar = tqdm(total=budget, initial=state.samples_seen, unit="img", unit_scale=True, dynamic_ncols=True,
                disable=not (progress and main and sys.stderr.isatty()), desc="training")
@@ -235,7 +252,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
                 if main:
                     _evaluate(model, eval_sets, state, n_train, report)
                     _save(model, optimizer, state, out)
-                next_eval = (state.samples_seen // eval_every + 1) * eval_every
+                next_eval = next_evaluation(state.samples_seen, config, n_train)
             if state.samples_seen >= budget:
                 break
     bar.close()

@@ -1,0 +1,150 @@
+"""The paper's Figure 2: AEVB against wake-sleep, lower bound against training datapoints seen.
+
+MNIST: Nz ∈ {3, 5, 10, 20, 200}, one hidden layer of 500 tanh units in encoder and decoder, the paper's
+initialisation N(0, 0.01²), Adagrad (step 0.02), M = 100, L = 1, estimator B, MAP weight prior; dynamic
+binarisation (the paper does not say; SPEC §9). Frey Face (Nz ∈ {2, 5, 10, 20}, 200 hidden units, Gaussian
+decoder) when `frey_rawface.mat` is in a data directory. Each run is an ordinary run directory under OUT,
+evaluated at 1000·10^(j/4) datapoints; a second call resumes unfinished runs and skips finished ones.
+Writes OUT/figure2.csv (every evaluation), OUT/figure2.png (laid out like the paper) and OUT/figure2.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from .. import datasets
+from ..checkpoint import CONFIG_FILE
+from ..files import write_bytes_atomic
+from ..model import VAE
+from ..pictures import figure_png, new_figure
+from ..training import METRICS_FILE, TrainConfig, resume, train
+
+DEFAULT_BUDGET = 1_000_000       # datapoints per run: all of it in about 10 minutes here
+PAPER_BUDGET = {"mnist": 200_000_000, "frey": 100_000_000}
+METHODS = {"AEVB": "elbo", "wake-sleep": "wake-sleep"}
+SETTINGS = {   # data set → (latent dimensions, hidden width, model options, binarisation)
+    "mnist": ((3, 5, 10, 20, 200), 500, {"likelihood": "bernoulli"}, "dynamic"),
+    "frey": ((2, 5, 10, 20), 200, {"likelihood": "gaussian", "gaussian_variance": "network"}, "none"),
+}
+# SPEC §9, read off the paper's Figure 2 at the end of training: (train, test) ELBO; wake-sleep Frey: one value.
+PAPER = {
+    ("mnist", "AEVB"): {3: (-128, -133), 5: (-114.5, -118.5), 10: (-99, -103), 20: (-97, -99.5), 200: (-97, -99.5)},
+    ("mnist", "wake-sleep"): {3: (-139, -137.5), 5: (-121, -121), 10: (-106, -105), 20: (-104, -103),
+                              200: (-103.5, -103)},
+    ("frey", "AEVB"): {2: (940, 880), 5: (1230, 1110), 10: (1460, 1300), 20: (1490, 1310)},
+    ("frey", "wake-sleep"): {2: (580, 580), 5: (580, 580), 10: (580, 580), 20: (580, 580)},
+}
+
+
+def _data_sets(data_dir, log):
+    found = {"mnist": datasets.load("mnist", data_dir=data_dir, log=log)}
+    try:
+        found["frey"] = datasets.load("frey", data_dir=data_dir, download=False, log=log)
+    except FileNotFoundError:
+        log("Frey Face: frey_rawface.mat is in no data directory; its panels are skipped (--data-dir DIR adds them)")
+    return found
+
+
+def _metrics(run: Path) -> list[dict]:
+    file = run / METRICS_FILE
+    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()] if file.is_file() else []
+
+
+def _train_one(run: Path, data, name: str, method: str, latent_dim: int, budget: int, progress, log) -> None:
+    rows = _metrics(run)
+    if rows and rows[-1]["samples_seen"] >= budget:
+        return
+    if (run / CONFIG_FILE).exists():
+        resume(run, max_samples=budget, progress=progress, log=log)
+        return
+    _, hidden, options, binarize = SETTINGS[name]
+    config = TrainConfig(data=name, binarize=binarize, objective=METHODS[method], optimizer="adagrad",
+                         weight_prior=True, epochs=None, max_samples=budget, eval_spacing="log", seed=0)
+    torch.manual_seed(0)
+    model = VAE(data.data_dim, latent_dim, hidden=(hidden,), activation="tanh", init="paper", **options)
+    log(f"{name} {method} Nz={latent_dim}: {run}")
+    train(model, data, config, run, progress=progress, log=log)
+
+
+def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, progress: bool = True, log=print) -> Path:
+    found = _data_sets(data_dir, log)
+    records = []
+    for name, data in found.items():
+        samples = PAPER_BUDGET[name] if budget == "paper" else int(budget)
+        for method in METHODS:
+            for latent_dim in SETTINGS[name][0]:
+                directory = out / f"{name}-{method}-nz{latent_dim}"
+                _train_one(directory, data, name, method, latent_dim, samples, progress, log)
+                records += [{"data": name, "method": method, "latent_dim": latent_dim, **row}
+                            for row in _metrics(directory)]
+    _write_csv(out / "figure2.csv", records)
+    write_bytes_atomic(out / "figure2.png", _plot(records, found))
+    write_bytes_atomic(out / "figure2.md", _summary(records, found, budget).encode())
+    return out
+
+
+def _write_csv(path: Path, records: list[dict]) -> None:
+    columns = ["data", "method", "latent_dim", "samples_seen", "train_elbo", "test_elbo", "seconds"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    write_bytes_atomic(path, buffer.getvalue().encode())
+
+
+def _plot(records: list[dict], found) -> bytes:
+    panels = [(name, nz) for name in found for nz in SETTINGS[name][0]]
+    figure, _ = new_figure(3.2 * len(panels), 3.4)
+    figure.clear()
+    colours = {"AEVB": "tab:red", "wake-sleep": "tab:blue"}
+    for index, (name, latent_dim) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        for method in METHODS:
+            rows = [r for r in records if r["data"] == name and r["method"] == method and r["latent_dim"] == latent_dim]
+            seen = [r["samples_seen"] for r in rows]
+            axes.plot(seen, [r["train_elbo"] for r in rows], "--", color=colours[method], label=f"{method} train")
+            axes.plot(seen, [r["test_elbo"] for r in rows], "-", color=colours[method], label=f"{method} test")
+        finals = [r["test_elbo"] for r in records if r["data"] == name and r["latent_dim"] == latent_dim
+                  and r["samples_seen"] == max(q["samples_seen"] for q in records if q["data"] == name)]
+        if finals:   # the first evaluations can be thousands of nats lower: show the range that matters
+            spread = 0.5 * abs(max(finals))
+            axes.set_ylim(min(finals) - spread, max(finals) + 0.1 * spread)
+        axes.set_xscale("log")
+        axes.set_title(f"{'MNIST' if name == 'mnist' else 'Frey Face'}, $N_z$ = {latent_dim}")
+        axes.set_xlabel("training samples evaluated")
+        if index == 0:
+            axes.set_ylabel("lower bound (nats per datapoint)")
+            axes.legend(fontsize=7)
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure_png(figure)
+
+
+def _summary(records: list[dict], found, budget) -> str:
+    runs = {(r["data"], r["method"], r["latent_dim"]): r["seconds"] for r in records}      # the last row's time
+    minutes = sum(runs.values()) / 60
+    lines = ["# Figure 2: AEVB against wake-sleep", "",
+             f"Budget {budget} datapoints per run; MNIST dynamically binarised (test set binarised once, seed 0); "
+             f"Adagrad 0.02, M = 100, L = 1, MAP weight prior, paper initialisation; {minutes:.1f} minutes of "
+             "training and evaluation in all, measured by the runs themselves.",
+             "ELBO in nats per datapoint, train / test, at the end of each run; the paper's values are read off its "
+             "Figure 2 at the end of its training (≈2–3·10⁸ samples MNIST, 10⁸ Frey; SPEC §9).", "",
+             "| data | Nz | AEVB (ours) | AEVB (paper) | wake-sleep (ours) | wake-sleep (paper) | samples |",
+             "|---|---|---|---|---|---|---|"]
+    for name in found:
+        for latent_dim in SETTINGS[name][0]:
+            cells, seen = [], 0
+            for method in METHODS:
+                rows = [r for r in records if r["data"] == name and r["method"] == method and r["latent_dim"] == latent_dim]
+                last = rows[-1] if rows else None
+                seen = max(seen, last["samples_seen"] if last else 0)
+                cells.append(f"{last['train_elbo']:.1f} / {last['test_elbo']:.1f}" if last else "—")
+                train_value, test_value = PAPER[(name, method)][latent_dim]
+                cells.append(f"≈{train_value} / ≈{test_value}")
+            lines.append(f"| {name} | {latent_dim} | " + " | ".join(cells) + f" | {seen:,} |")
+    return "\n".join(lines) + "\n"
