@@ -11,6 +11,7 @@ from torch.distributions import kl_divergence
 from .evaluation import Estimate, seeded_elbo_per_datapoint
 from .hmc_marginal_likelihood import marginal_likelihood_hmc
 from .importance import importance_sampling
+from .randomness import seeded
 
 ACTIVE_UNIT_THRESHOLD = 0.01   # Burda et al.: unit u is active if Cov_x(E_q[z_u]) > 0.01
 
@@ -50,8 +51,7 @@ def report(model, x: torch.Tensor, k: int = 0, hmc_samples: int = 0, seed: int =
                "kl": float(kl.sum()), "kl_per_dimension": [round(float(v), 4) for v in kl],
                "active_units": int((variances > ACTIVE_UNIT_THRESHOLD).sum()), "latent_dim": len(kl)}
     if k > 0:
-        with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-            torch.manual_seed(seed)
+        with seeded(seed, x.device):
             sampling = importance_sampling(model, x, k, progress=progress)
         summary = sampling.summary()
         gap = sampling.log_likelihood.double() - bound_per_point
@@ -60,8 +60,7 @@ def report(model, x: torch.Tensor, k: int = 0, hmc_samples: int = 0, seed: int =
                         "nll": -summary["log_likelihood"],
                         "bits_per_dim": -summary["log_likelihood"] / (x.shape[1] * math.log(2))})
     if hmc_samples > 0:
-        with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-            torch.manual_seed(seed)
+        with seeded(seed, x.device):
             estimate = Estimate.of(marginal_likelihood_hmc(model, x, n_samples=hmc_samples))
         figures.update({"log_likelihood_hmc": estimate.mean, "log_likelihood_hmc_stderr": estimate.stderr,
                         "hmc_samples": hmc_samples})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from .objectives import elbo
+from .randomness import seeded
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,7 @@ def seeded_elbo_per_datapoint(model, x: torch.Tensor, samples: int = 1, kl: str 
                               seed: int = 0) -> torch.Tensor:
     """elbo_per_datapoint in eval mode with its own seeded noise, leaving the caller's random stream
     as it was: [N]. The same seed gives the same numbers."""
-    devices = [x.device] if x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    with seeded(seed, x.device):
         was_training = model.training
         model.eval()
         try:

@@ -7,7 +7,8 @@ import io
 import math
 
 import numpy as np
-import torch
+
+from .randomness import seeded
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
@@ -75,8 +76,6 @@ def curves_png(rows: list[dict]) -> bytes:
 
 def samples_png(model, image_shape, n: int = 100, seed: int = 0, mean: bool = True) -> bytes:
     """The means of p(x|z) (or draws, mean=False) for n draws z ~ p(z), as a grid of `image_shape` images."""
-    device = next(model.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, next(model.parameters()).device):
         images = model.sample(n, mean=mean).cpu().numpy().reshape(n, *image_shape)
     return grid_png(images)
