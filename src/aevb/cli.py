@@ -16,7 +16,7 @@ import torch
 
 from . import cli_pictures, datasets, distributed
 from .binarization import BINARIZATIONS
-from .checkpoint import CheckpointError, load, read_config
+from .checkpoint import CheckpointError, load
 from .config import VAEConfig
 from .diagnostics import report
 from .experiments import EXPERIMENTS
@@ -26,7 +26,8 @@ from .model import VAE
 from .networks import INITIALISATIONS
 from .onednn import ACTIVATIONS
 from .objectives import ESTIMATORS
-from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, TEST_BINARIZATION_SEED, TrainConfig, resume, train
+from .reported_data import reported_split
+from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, TrainConfig, resume, train
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -211,11 +212,6 @@ def add_evaluate_parser(verbs) -> None:
 
 
 def run_evaluate(args) -> int:
-    document = read_config(args.run)
-    train_settings = document.get("train", {})
-    data = args.data or train_settings.get("data")
-    if data is None:
-        raise ValueError(f"{args.run} does not record its data set: pass --data")
     if args.k < 0:
         raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
     if args.hmc < 0 or args.hmc == 1:
@@ -224,12 +220,11 @@ def run_evaluate(args) -> int:
         raise ValueError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
     device = resolve_device(args.device)
     model = load(args.run, device=device)
-    dataset = datasets.load(data, data_dir=args.data_dir or train_settings.get("data_dir"), log=lambda *a: None)
-    binarize = train_settings.get("binarize", "none")
-    x = BINARIZATIONS[binarize].fixed(dataset.split(args.split)[:args.limit], TEST_BINARIZATION_SEED).to(device)
-    model.check_data(x, f"the {args.split} split of {dataset.name}")
+    x, _, data, binarize = reported_split(args.run, args.split, data=args.data, data_dir=args.data_dir)
+    x = x[:args.limit].to(device)
+    model.check_data(x, f"the {args.split} split of {data}")
     figures = report(model, x, k=args.k, hmc_samples=args.hmc, seed=EVALUATION_SEED, progress=sys.stderr.isatty())
-    protocol = {"run": str(args.run), "data": dataset.name, "split": args.split, "binarize": binarize,
+    protocol = {"run": str(args.run), "data": data, "split": args.split, "binarize": binarize,
                 "likelihood": model.config.likelihood}
     print(format_report(figures, protocol))
     if args.json is not None:

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import datasets
-from .binarization import BINARIZATIONS
 from .checkpoint import load, read_config
 from .files import write_bytes_atomic
 from .inference import denoise, inpaint, upscale
 from .pictures import curves_png, embedding_png, grid_png, samples_png
 from .report import write_report
-from .training import METRICS_FILE, TEST_BINARIZATION_SEED
+from .reported_data import reported_split
+from .training import METRICS_FILE
 from .views import (decoded_means, interpolation, latent_means, latent_plane, principal_plane, reconstructions,
                     traversals)
 
@@ -40,16 +39,6 @@ def image_shape(run: Path, hint: str = "") -> tuple[int, int]:
         raise ValueError(f"{run} records no image shape (its data are not images), so there is no picture to draw"
                          + (f": {hint}" if hint else ""))
     return tuple(shape)
-
-
-def split_of(run: Path, split: str, data_dir=None, labels: bool = False):
-    """A split of RUN's data set, binarised once with the fixed seed as in training's reports."""
-    settings = read_config(run).get("train", {})
-    if "data" not in settings:
-        raise ValueError(f"{run} does not record its data set (a model saved with model.save): use a run directory")
-    dataset = datasets.load(settings["data"], data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None)
-    x = BINARIZATIONS[settings.get("binarize", "none")].fixed(dataset.split(split), TEST_BINARIZATION_SEED)
-    return (x, dataset.labels.get(split)) if labels else x
 
 
 def read_png(path: Path, shape: tuple[int, int]) -> torch.Tensor:
@@ -95,7 +84,7 @@ def run_sample(args) -> int:
 def run_manifold(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
     if args.pca:
-        centre, basis = principal_plane(latent_means(model, split_of(args.run, "test", args.data_dir)))
+        centre, basis = principal_plane(latent_means(model, reported_split(args.run, "test", data_dir=args.data_dir).x))
         z = centre + latent_plane(model, args.n, basis=basis)
     else:
         if model.config.latent_dim < 2:
@@ -107,7 +96,7 @@ def run_manifold(args) -> int:
 
 def run_reconstruct(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
-    x = split_of(args.run, args.split, args.data_dir)[: args.n]
+    x = reported_split(args.run, args.split, data_dir=args.data_dir).x[: args.n]
     write_images(torch.cat([x, reconstructions(model, x)]), shape, args.out or args.run / "reconstructions.png",
                  columns=len(x))
     return 0
@@ -115,7 +104,7 @@ def run_reconstruct(args) -> int:
 
 def run_interpolate(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
-    x = split_of(args.run, args.split, args.data_dir)
+    x = reported_split(args.run, args.split, data_dir=args.data_dir).x
     for index in (args.start, args.end):
         if not 0 <= index < len(x):
             raise ValueError(f"index {index} is outside the {args.split} split (0..{len(x) - 1})")
@@ -126,7 +115,7 @@ def run_interpolate(args) -> int:
 
 def run_traverse(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
-    x = split_of(args.run, args.split, args.data_dir)
+    x = reported_split(args.run, args.split, data_dir=args.data_dir).x
     if not 0 <= args.index < len(x):
         raise ValueError(f"--index {args.index} is outside the {args.split} split (0..{len(x) - 1})")
     images = traversals(model, x[args.index], args.steps, args.span)                      # [Nz, steps, D]
@@ -136,7 +125,7 @@ def run_traverse(args) -> int:
 
 def run_embed(args) -> int:
     model = load(args.run)
-    x, labels = split_of(args.run, args.split, args.data_dir, labels=True)
+    x, labels, _, _ = reported_split(args.run, args.split, data_dir=args.data_dir)
     means = latent_means(model, x)                                                        # [N, Nz]
     if means.shape[1] == 2:
         points, title = means, f"E[z|x] of the {args.split} split"
@@ -206,7 +195,7 @@ def run_report(args) -> int:
     if args.k < 0:
         raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
     has_data = "data" in read_config(args.run).get("train", {})
-    test_x = split_of(args.run, "test", args.data_dir)[: args.limit] if has_data else None
+    test_x = reported_split(args.run, "test", data_dir=args.data_dir).x[: args.limit] if has_data else None
     out = args.out or args.run / "report.html"
     write_report(args.run, out, test_x, k=args.k)
     print(f"wrote {out}")
