@@ -16,6 +16,7 @@ import torch
 
 from . import cli_pictures, datasets, distributed
 from .binarization import BINARIZATIONS
+from .arguments import parse_count
 from .checkpoint import CheckpointError, load
 from .config import VAEConfig
 from .diagnostics import report
@@ -49,17 +50,6 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if any(w < 1 for w in widths):
         raise argparse.ArgumentTypeError(f"--hidden {text!r}: every width must be a positive integer")
     return widths
-
-
-def parse_count(text: str) -> int:
-    """A positive whole number, also written as 1e6."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
-    return int(value)
 
 
 def resolve_device(name: str) -> str:

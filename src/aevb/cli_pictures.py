@@ -3,16 +3,15 @@ plot-curves, and the applications inpaint, denoise and upscale. Each writes a PN
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .arguments import parse_count
 from .checkpoint import load, read_config
-from .files import write_bytes_atomic
+from .files import write_bytes_atomic, write_npy
 from .inference import denoise, inpaint, upscale
 from .pictures import curves_png, embedding_png, grid_png, samples_png
 from .report import write_report
@@ -20,17 +19,6 @@ from .reported_data import reported_split
 from .training import METRICS_FILE
 from .views import (decoded_means, interpolation, latent_means, latent_plane, principal_plane, reconstructions,
                     traversals)
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number ≥ 1, with one clear message otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
 
 
 def image_shape(run: Path, hint: str = "") -> tuple[int, int]:
@@ -74,9 +62,7 @@ def run_sample(args) -> int:
     else:
         torch.manual_seed(args.seed)
         x = load(args.run).sample(args.n, mean=not args.draw).numpy()                  # [n, D]
-        buffer = io.BytesIO()
-        np.save(buffer, x.reshape(args.n, *shape) if shape else x)
-        write_bytes_atomic(out, buffer.getvalue())
+        write_npy(out, x.reshape(args.n, *shape) if shape else x)
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -140,9 +126,7 @@ def run_embed(args) -> int:
     print(f"wrote {out}")
     if args.means is not None:
         if args.means.suffix.lower() == ".npy":
-            buffer = io.BytesIO()
-            np.save(buffer, means.numpy())
-            write_bytes_atomic(args.means, buffer.getvalue())
+            write_npy(args.means, means.numpy())
         elif args.means.suffix.lower() == ".csv":
             header = ",".join(f"z{u}" for u in range(means.shape[1])) + ("" if labels is None else ",label")
             rows = means.numpy() if labels is None else np.column_stack([means.numpy(), labels.numpy()])
@@ -218,14 +202,14 @@ def add_parsers(verbs, data_dir_help: str) -> None:
         p.add_argument("--data-dir", help=data_dir_help)
 
     p = verb("sample", run_sample, "draw z ~ N(0, I) and write the means of p(x|z) (or draws) as a grid or an array")
-    p.add_argument("-n", type=positive_int, default=100, help="how many (default: 100)")
+    p.add_argument("-n", type=parse_count, default=100, help="how many (default: 100)")
     p.add_argument("--out", type=Path, help="FILE.png or FILE.npy (default: RUN/samples.png)")
     p.add_argument("--draw", action="store_true", help="draw x ~ p(x|z) instead of its mean")
     p.add_argument("--seed", type=int, default=0, help="(default: 0)")
 
     p = verb("manifold", run_manifold, "the learned manifold (the paper's Figure 4): decoder means on an n×n grid of "
              "the unit square mapped through the inverse Gaussian CDF")
-    p.add_argument("-n", type=positive_int, default=20, help="grid size (default: 20)")
+    p.add_argument("-n", type=parse_count, default=20, help="grid size (default: 20)")
     p.add_argument("--dims", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1],
                    help="the two latent dimensions the grid moves, for Nz > 2 (default: 0,1)")
     p.add_argument("--pca", action="store_true", help="move in the plane of the first two principal components "
@@ -234,21 +218,21 @@ def add_parsers(verbs, data_dir_help: str) -> None:
     output(p, "manifold.png")
 
     p = verb("reconstruct", run_reconstruct, "originals (top row) and their reconstructions E[x | z = E_q[z|x]]")
-    p.add_argument("-n", type=positive_int, default=10, help="how many (default: 10)")
+    p.add_argument("-n", type=parse_count, default=10, help="how many (default: 10)")
     data(p)
     output(p, "reconstructions.png")
 
     p = verb("interpolate", run_interpolate, "decoder means along the line between two datapoints' latent means")
     p.add_argument("--from", dest="start", type=int, default=0, help="index of the first datapoint (default: 0)")
     p.add_argument("--to", dest="end", type=int, default=1, help="index of the second datapoint (default: 1)")
-    p.add_argument("--steps", type=positive_int, default=10, help="(default: 10)")
+    p.add_argument("--steps", type=parse_count, default=10, help="(default: 10)")
     data(p)
     output(p, "interpolation.png")
 
     p = verb("traverse", run_traverse, "one row per latent dimension: decoder means as that dimension runs from "
              "−span to span, the others held at a datapoint's latent mean")
     p.add_argument("--index", type=int, default=0, help="the datapoint (default: 0)")
-    p.add_argument("--steps", type=positive_int, default=9, help="(default: 9)")
+    p.add_argument("--steps", type=parse_count, default=9, help="(default: 9)")
     p.add_argument("--span", type=float, default=3.0, help="(default: 3)")
     data(p)
     output(p, "traversals.png")
@@ -265,7 +249,7 @@ def add_parsers(verbs, data_dir_help: str) -> None:
     p = verb("report", run_report, "one self-contained HTML file (pictures embedded): configuration, curves, "
              "the evaluation table, samples, manifold, reconstructions")
     p.add_argument("--k", type=int, default=0, help="importance samples for log p(x) in the table (default: 0, off)")
-    p.add_argument("--limit", type=positive_int, default=2000, help="test datapoints evaluated (default: 2000)")
+    p.add_argument("--limit", type=parse_count, default=2000, help="test datapoints evaluated (default: 2000)")
     data(p, split=False)
     p.add_argument("--out", type=Path, help="HTML file to write (default: RUN/report.html)")
 
@@ -273,7 +257,7 @@ def add_parsers(verbs, data_dir_help: str) -> None:
              "space (Mattei & Frellsen 2018); known pixels are kept")
     p.add_argument("--input", type=Path, required=True, help="grey PNG of the model's image size")
     p.add_argument("--mask", type=Path, required=True, help="PNG of the same size: white = missing, black = known")
-    p.add_argument("--steps", type=positive_int, default=500, help="chain steps, the first fifth burn-in (default: 500)")
+    p.add_argument("--steps", type=parse_count, default=500, help="chain steps, the first fifth burn-in (default: 500)")
     p.add_argument("--out", type=Path, required=True, help="PNG to write")
 
     p = verb("denoise", run_denoise, "a clean estimate of a damaged image: E_{q(z|y)}[E p(x|z)]")
@@ -283,6 +267,6 @@ def add_parsers(verbs, data_dir_help: str) -> None:
     p = verb("upscale", run_upscale, "super-resolution: the image at the latent MAP point whose f×f block means "
              "match a low-resolution input")
     p.add_argument("--input", type=Path, required=True, help="grey PNG of the model's size divided by --factor")
-    p.add_argument("--factor", type=positive_int, default=2, help="(default: 2)")
+    p.add_argument("--factor", type=parse_count, default=2, help="(default: 2)")
     p.add_argument("--out", type=Path, required=True, help="PNG to write")
 
