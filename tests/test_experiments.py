@@ -20,7 +20,7 @@ def rows(out):
 
 
 def test_figure2_runs_end_to_end_and_resumes(tmp_path):
-    reproduce("--budget", 200, "--out", tmp_path)
+    reproduce("--budget", 200, "--out", tmp_path, "--jobs", 2)           # two worker processes
     first = rows(tmp_path)
     runs = {(r["method"], r["latent_dim"]) for r in first}
     assert runs == {(m, str(n)) for m in ("AEVB", "wake-sleep") for n in (3, 5, 10, 20, 200)}

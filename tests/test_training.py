@@ -73,6 +73,30 @@ def test_the_weight_prior_pulls_weights_towards_zero(digits, tmp_path):
     assert -aevb.log_weight_prior(shrunk) < -aevb.log_weight_prior(plain)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adagrad"])
+def test_the_weight_prior_step_is_the_gradient_step_on_the_map_objective(digits, optimizer):
+    """The prior enters as the optimiser's weight decay 1/N; one step of it must equal one step on
+    mean_i L(x_i) + log p(θ)/N differentiated by autograd (SPEC §5)."""
+    from aevb.training import _optimizer
+    n_train, x = len(digits.train), digits.train[:100]
+    config = aevb.TrainConfig(data="digits", optimizer=optimizer, weight_prior=True)
+    torch.manual_seed(0)
+    model = aevb.VAE(digits.data_dim, **SMALL)
+    reference = aevb.VAE.from_config(model.config)
+    reference.load_state_dict(model.state_dict())
+    noise = torch.randn(1, 100, SMALL["latent_dim"])
+    decayed = _optimizer(model, config, n_train)
+    for _ in range(3):     # more than one step, so that the optimisers' state takes part
+        loss = -aevb.elbo(model, x, noise=noise).mean()
+        decayed.zero_grad(); loss.backward(); decayed.step()
+    plain = aevb.training.OPTIMIZERS[optimizer][0](reference.parameters(), lr=config.learning_rate)
+    for _ in range(3):
+        loss = -aevb.elbo(reference, x, noise=noise).mean() - aevb.log_weight_prior(reference) / n_train
+        plain.zero_grad(); loss.backward(); plain.step()
+    for a, b in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_errors_come_before_any_file_is_written(digits, tmp_path):
     run(digits, tmp_path / "run", epochs=1)
     with pytest.raises(FileExistsError, match="--resume"):

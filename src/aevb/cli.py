@@ -266,6 +266,9 @@ def add_reproduce_parser(verbs) -> None:
                    help="datapoints per run (e.g. 1e7), or 'paper' for the paper's budget (default: the "
                         "experiment's, about 10 minutes here)")
     p.add_argument("--out", type=Path, default=Path("reproduce"), help="(default: reproduce/)")
+    p.add_argument("--jobs", type=parse_count, default=1,
+                   help="runs trained at once, in separate processes sharing the CPU's cores (default: 1; "
+                        "2 on a 2-core machine: about 1.5× the datapoints per second in all for the paper's small models)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=run_reproduce)
@@ -276,7 +279,8 @@ def run_reproduce(args) -> int:
     budget = experiment.DEFAULT_BUDGET if args.budget is None else (
         "paper" if args.budget == "paper" else parse_count(args.budget))
     log = (lambda *a: None) if args.quiet else print
-    out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, progress=not args.quiet, log=log)
+    out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, jobs=args.jobs,
+                         progress=not args.quiet, log=log)
     print(f"wrote {out}")
     return 0
 

@@ -30,7 +30,7 @@ from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
 from .model import VAE
-from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, log_weight_prior,
+from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound,
                          wake_sleep_surrogate)
 from .pictures import samples_png
 
@@ -158,7 +158,7 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
         write_json_atomic(out / CONFIG_FILE, model_config_document(
             model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
     torch.manual_seed(config.seed)
-    optimizer = _optimizer(model, config)
+    optimizer = _optimizer(model, config, len(dataset.train))
     return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
 
 
@@ -186,11 +186,12 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     model = VAE.from_config(VAEConfig.from_dict(document["model"]))
     load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
     model.to(config.device)
-    optimizer = _optimizer(model, config)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
+    optimizer = _optimizer(model, config, len(dataset.train))
     optimizer.load_state_dict(_optimizer_state(tensors, saved["optimizer"]))
+    _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
     _set_rng_state(tensors)
     state = TrainingState(**saved["progress"])
-    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
     distributed.init_from_environment(torch.device(config.device))
     if distributed.is_main():
         log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
@@ -231,8 +232,6 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             bound_sum = objective(x[rows], noise[:, rows])
             # DDP averages gradients over the W processes: W·Σ_rows / M makes that the global mean.
             loss = -bound_sum * (distributed.world_size() / len(indices))
-            if config.weight_prior:
-                loss = loss - log_weight_prior(model) / n_train                 # SPEC §5
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -298,14 +297,28 @@ def _data_description(dataset: datasets.Dataset) -> dict:
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None}
 
 
-def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model, config: TrainConfig, n_train: int) -> torch.optim.Optimizer:
     """The fused implementation (one kernel for all parameters) where the device has one; the
     arithmetic is the same as the per-parameter loop."""
     optimizer_class = OPTIMIZERS[config.optimizer][0]
+    options = {"lr": config.learning_rate, "weight_decay": _weight_decay(config, n_train)}
     try:
-        return optimizer_class(model.parameters(), lr=config.learning_rate, fused=True)
+        return optimizer_class(model.parameters(), **options, fused=True)
     except (RuntimeError, TypeError):
-        return optimizer_class(model.parameters(), lr=config.learning_rate)
+        return optimizer_class(model.parameters(), **options)
+
+
+def _weight_decay(config: TrainConfig, n_train: int) -> float:
+    """The MAP weight prior (SPEC §5) as the optimiser's weight decay: the per-datapoint objective has
+    the term log p(θ)/N = −Σθ²/(2N), whose gradient −θ/N is what Adam's and Adagrad's (coupled, not
+    AdamW's decoupled) weight_decay = 1/N adds to the gradient. One fused kernel instead of an autograd
+    graph over every parameter (1.4–2.3 ms of a 3.3–3.7 ms step on the paper's MNIST model)."""
+    return 1.0 / n_train if config.weight_prior else 0.0
+
+
+def _set_weight_decay(optimizer: torch.optim.Optimizer, config: TrainConfig, n_train: int) -> None:
+    for group in optimizer.param_groups:
+        group["weight_decay"] = _weight_decay(config, n_train)
 
 
 def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:

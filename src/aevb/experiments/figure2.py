@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
-import torch
-
 from .. import datasets
-from ..checkpoint import CONFIG_FILE
 from ..files import write_bytes_atomic
-from ..model import VAE
 from ..pictures import figure_png, new_figure
-from ..training import METRICS_FILE, TrainConfig, resume, train
+from ..training import TrainConfig
+from . import runs
 
 DEFAULT_BUDGET = 1_000_000       # datapoints per run: all of it in about 10 minutes here
 PAPER_BUDGET = {"mnist": 200_000_000, "frey": 100_000_000}
@@ -50,38 +46,28 @@ def _data_sets(data_dir, log):
     return found
 
 
-def _metrics(run: Path) -> list[dict]:
-    file = run / METRICS_FILE
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()] if file.is_file() else []
-
-
-def _train_one(run: Path, data, name: str, method: str, latent_dim: int, budget: int, progress, log) -> None:
-    rows = _metrics(run)
-    if rows and rows[-1]["samples_seen"] >= budget:
-        return
-    if (run / CONFIG_FILE).exists():
-        resume(run, max_samples=budget, progress=progress, log=log)
-        return
-    _, hidden, options, binarize = SETTINGS[name]
-    config = TrainConfig(data=name, binarize=binarize, objective=METHODS[method], optimizer="adagrad",
-                         weight_prior=True, epochs=None, max_samples=budget, eval_spacing="log", seed=0)
-    torch.manual_seed(0)
-    model = VAE(data.data_dim, latent_dim, hidden=(hidden,), activation="tanh", init="paper", **options)
-    log(f"{name} {method} Nz={latent_dim}: {run}")
-    train(model, data, config, run, progress=progress, log=log)
-
-
-def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, progress: bool = True, log=print) -> Path:
-    found = _data_sets(data_dir, log)
-    records = []
-    for name, data in found.items():
+def _plan(out: Path, found: dict, budget: int | str, data_dir=None) -> list[runs.PlannedRun]:
+    planned = []
+    for name in found:
+        latent_dims, hidden, options, binarize = SETTINGS[name]
         samples = PAPER_BUDGET[name] if budget == "paper" else int(budget)
-        for method in METHODS:
-            for latent_dim in SETTINGS[name][0]:
-                directory = out / f"{name}-{method}-nz{latent_dim}"
-                _train_one(directory, data, name, method, latent_dim, samples, progress, log)
-                records += [{"data": name, "method": method, "latent_dim": latent_dim, **row}
-                            for row in _metrics(directory)]
+        for method, objective in METHODS.items():
+            config = TrainConfig(data=name, data_dir=None if data_dir is None else str(data_dir), binarize=binarize,
+                                 objective=objective, optimizer="adagrad", weight_prior=True, epochs=None,
+                                 max_samples=samples, eval_spacing="log", seed=0)
+            planned += [runs.PlannedRun(out / f"{name}-{method}-nz{latent_dim}", config,
+                                        dict(latent_dim=latent_dim, hidden=(hidden,), activation="tanh", init="paper",
+                                             **options), {"data": name, "method": method, "latent_dim": latent_dim})
+                        for latent_dim in latent_dims]
+    return planned
+
+
+def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int = 1, progress: bool = True,
+        log=print) -> Path:
+    found = _data_sets(data_dir, log)
+    planned = _plan(out, found, budget, data_dir)
+    runs.complete(planned, jobs, progress, log)
+    records = [record for planned_run in planned for record in planned_run.records()]
     _write_csv(out / "figure2.csv", records)
     write_bytes_atomic(out / "figure2.png", _plot(records, found))
     write_bytes_atomic(out / "figure2.md", _summary(records, found, budget).encode())
