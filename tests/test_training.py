@@ -44,6 +44,18 @@ def test_training_raises_the_test_bound_and_writes_a_run(digits, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
 
 
+def test_n_train_trains_on_the_first_rows_only(digits, tmp_path):
+    model = run(digits, tmp_path / "run", epochs=2, n_train=300)
+    rows = metrics(tmp_path / "run")
+    assert [r["samples_seen"] for r in rows] == [300, 600]
+    first_rows = dataclasses.replace(digits, train=digits.train[:300])
+    config = aevb.TrainConfig(data="digits", epochs=2)
+    torch.manual_seed(0)
+    same = aevb.train(aevb.VAE(digits.data_dim, **SMALL), first_rows, config, tmp_path / "cut", progress=False,
+                      log=lambda *a: None)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values()))
+
+
 def test_same_seed_same_numbers(digits, tmp_path):
     run(digits, tmp_path / "a", epochs=2)
     run(digits, tmp_path / "b", epochs=2)

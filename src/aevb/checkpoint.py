@@ -122,3 +122,25 @@ def _check_version(file, version) -> None:
     if str(version) != str(SCHEMA_VERSION):
         raise CheckpointError(f"{file} has schema version {version!r}; this aevb reads version {SCHEMA_VERSION}: "
                               "upgrade aevb, or re-save the model with this version")
+
+
+def optimizer_to_tensors(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimiser state → tensors for safetensors + the rest as JSON."""
+    tensors, plain = {}, {}
+    for index, values in state_dict["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer.{index}.{key}"] = value
+            else:
+                plain.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "plain_state": plain}
+
+
+def optimizer_from_tensors(tensors: dict[str, torch.Tensor], saved: dict) -> dict:
+    """The inverse of `optimizer_to_tensors`: a state_dict for Optimizer.load_state_dict."""
+    state: dict[int, dict] = {int(i): dict(values) for i, values in saved["plain_state"].items()}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            index, key = name[len("optimizer."):].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": saved["param_groups"]}

@@ -75,6 +75,9 @@ def add_train_parser(verbs) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--data", help=DATA_HELP)
     data.add_argument("--data-dir", help=DATA_DIR_HELP)
+    data.add_argument("--n-train", type=parse_count, metavar="N",
+                      help="train on the first N rows of the train split only (default: all; the paper's "
+                           "Figure 3 uses 1000)")
     data.add_argument("--binarize", choices=sorted(BINARIZATIONS),
                       help="none; dynamic: a fresh Bernoulli draw each time a datapoint is used; static: one fixed "
                            "draw (default: dynamic for mnist and digits, none otherwise)")

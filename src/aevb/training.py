@@ -24,8 +24,9 @@ from tqdm import tqdm
 
 from . import datasets, distributed, fused_elbo
 from .binarization import BINARIZATIONS
-from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, load_state, model_config_document, read_config,
-                         read_tensors, save_weights, write_tensors)
+from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, load_state, model_config_document,
+                         optimizer_from_tensors, optimizer_to_tensors, read_config, read_tensors, save_weights,
+                         write_tensors)
 from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
@@ -100,6 +101,7 @@ class TrainConfig:
     lr: float | None = None
     epochs: float | None = 10   # about a minute for the paper's MNIST model on 2 cores
     max_samples: int | None = None
+    n_train: int | None = None          # train on the first n_train rows of the train split (default: all)
     weight_prior: bool = False
     eval_every: int | None = None
     eval_spacing: str = "linear"
@@ -151,6 +153,7 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
     out = Path(out)
     if (out / CONFIG_FILE).exists():
         raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
+    dataset = dataset.with_train_rows(config.n_train)
     _check_data(model, dataset, config)
     distributed.init_from_environment(torch.device(config.device))
     distributed.barrier()            # every process has checked `out` before the first one writes to it
@@ -186,9 +189,9 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     model = VAE.from_config(VAEConfig.from_dict(document["model"]))
     load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
     model.to(config.device)
-    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
     optimizer = _optimizer(model, config, len(dataset.train))
-    optimizer.load_state_dict(_optimizer_state(tensors, saved["optimizer"]))
+    optimizer.load_state_dict(optimizer_from_tensors(tensors, saved["optimizer"]))
     _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
     _set_rng_state(tensors)
     state = TrainingState(**saved["progress"])
@@ -275,7 +278,7 @@ def _evaluate(model, eval_sets, state: TrainingState, n_train: int, report) -> N
 
 def _save(model, optimizer, state: TrainingState, out: Path) -> None:
     """Checkpoint first, then the files derived from it: a crash between them loses nothing."""
-    optimizer_tensors, optimizer_plain = _split_optimizer_state(optimizer.state_dict())
+    optimizer_tensors, optimizer_plain = optimizer_to_tensors(optimizer.state_dict())
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **optimizer_tensors, **_rng_state()}
     write_tensors(out / CHECKPOINT_FILE, tensors, "aevb.checkpoint",
                   state=json.dumps({"progress": dataclasses.asdict(state), "optimizer": optimizer_plain}))
@@ -325,26 +328,6 @@ def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The order of the datapoints in `epoch`: a function of (seed, epoch) alone, so a resumed run
     draws the same minibatches as an uninterrupted one."""
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-
-
-def _split_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
-    """Optimiser state → tensors for safetensors + the rest as JSON."""
-    tensors, plain = {}, {}
-    for index, values in state_dict["state"].items():
-        for key, value in values.items():
-            if torch.is_tensor(value):
-                tensors[f"optimizer.{index}.{key}"] = value
-            else:
-                plain.setdefault(str(index), {})[key] = value
-    return tensors, {"param_groups": state_dict["param_groups"], "plain_state": plain}
-
-
-def _optimizer_state(tensors: dict[str, torch.Tensor], saved: dict) -> dict:
-    state: dict[int, dict] = {int(i): dict(values) for i, values in saved["plain_state"].items()}
-    for name, value in _strip(tensors, "optimizer.").items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    return {"state": state, "param_groups": saved["param_groups"]}
 
 
 def _rng_state() -> dict[str, torch.Tensor]:

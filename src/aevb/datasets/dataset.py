@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -28,6 +28,16 @@ class Dataset:
     @property
     def data_dim(self) -> int:
         return self.train.shape[1]
+
+    def with_train_rows(self, n: int | None) -> "Dataset":
+        """The same data set with only the first n training rows (all of them for None), e.g. the
+        paper's Figure 3 at N_train = 1000."""
+        if n is None:
+            return self
+        if not 2 <= n <= len(self.train):
+            raise ValueError(f"n_train={n} is outside [2, {len(self.train)}], the training rows of {self.name}")
+        labels = {**self.labels, **({"train": self.labels["train"][:n]} if "train" in self.labels else {})}
+        return replace(self, train=self.train[:n], labels=labels, source=f"{self.source}; first {n} training rows")
 
     def split(self, name: str) -> torch.Tensor:
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
