@@ -34,6 +34,7 @@ from .model import VAE
 from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound,
                          wake_sleep_surrogate)
 from .pictures import samples_png
+from .randomness import epoch_order, restore_rng_state, rng_state_tensors
 
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
 OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per datapoint [B] given ε [draws, B, Nz])
@@ -193,7 +194,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     optimizer = _optimizer(model, config, len(dataset.train))
     optimizer.load_state_dict(optimizer_from_tensors(tensors, saved["optimizer"]))
     _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
-    _set_rng_state(tensors)
+    restore_rng_state(tensors)
     state = TrainingState(**saved["progress"])
     distributed.init_from_environment(torch.device(config.device))
     if distributed.is_main():
@@ -226,7 +227,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
 
     model.train()
     while state.samples_seen < budget:
-        batches = _epoch_order(config.seed, state.epoch, n_train).to(device).split(batch_size)
+        batches = epoch_order(config.seed, state.epoch, n_train).to(device).split(batch_size)
         for indices in batches[state.batch_in_epoch:]:
             # Every process draws the randomness of the whole global minibatch, then keeps its rows.
             x = binarization.per_batch(train_x[indices])                          # [M, D]
@@ -279,7 +280,7 @@ def _evaluate(model, eval_sets, state: TrainingState, n_train: int, report) -> N
 def _save(model, optimizer, state: TrainingState, out: Path) -> None:
     """Checkpoint first, then the files derived from it: a crash between them loses nothing."""
     optimizer_tensors, optimizer_plain = optimizer_to_tensors(optimizer.state_dict())
-    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **optimizer_tensors, **_rng_state()}
+    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **optimizer_tensors, **rng_state_tensors()}
     write_tensors(out / CHECKPOINT_FILE, tensors, "aevb.checkpoint",
                   state=json.dumps({"progress": dataclasses.asdict(state), "optimizer": optimizer_plain}))
     write_bytes_atomic(out / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in state.metrics).encode())
@@ -322,26 +323,6 @@ def _weight_decay(config: TrainConfig, n_train: int) -> float:
 def _set_weight_decay(optimizer: torch.optim.Optimizer, config: TrainConfig, n_train: int) -> None:
     for group in optimizer.param_groups:
         group["weight_decay"] = _weight_decay(config, n_train)
-
-
-def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The order of the datapoints in `epoch`: a function of (seed, epoch) alone, so a resumed run
-    draws the same minibatches as an uninterrupted one."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-
-
-def _rng_state() -> dict[str, torch.Tensor]:
-    states = {"rng.cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states.update({f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
-    return states
-
-
-def _set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
-    torch.set_rng_state(tensors["rng.cpu"])
-    cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
-    if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda)
 
 
 def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
