@@ -1,10 +1,13 @@
-"""`aevb reproduce figure2` end to end at a tiny budget, and resumed to a larger one."""
+"""`aevb reproduce` end to end at tiny budgets, and resumed to larger ones."""
 
 import csv
+import json
 import subprocess
 import sys
 
 from matplotlib.image import imread
+
+from aevb.experiments import figure3
 
 
 def reproduce(*args):
@@ -35,3 +38,21 @@ def test_figure2_runs_end_to_end_and_resumes(tmp_path):
     finals = [r for r in second if int(r["samples_seen"]) >= 1200]
     assert len(finals) == 10
     assert {r["samples_seen"] for r in second} >= {"1000", "1200"}          # the log-spaced point, then the end
+
+
+def test_figure3_runs_end_to_end_and_continues(tmp_path):
+    quiet = dict(progress=False, log=lambda *a: None, evaluation=(10, 5))      # 10 points, 5 HMC draws
+    figure3.run(tmp_path, budget=400, **quiet)             # stages 40, 126, 400: trained to 100, 200, 400 (M = 100)
+    with open(tmp_path / "figure3.csv") as f:
+        first = list(csv.DictReader(f))
+    assert {(r["n_train"], r["method"]) for r in first} == {(str(n), m) for n in (1000, 50000)
+                                                             for m in ("AEVB", "wake-sleep", "MCEM")}
+    assert sorted({int(r["samples_seen"]) for r in first}) == [100, 200, 400]
+    assert all(-800 < float(r["test_log_likelihood"]) < -50 for r in first)
+    summary = (tmp_path / "figure3.md").read_text()
+    assert "| 1,000 | MCEM |" in summary and "≈-109.5 / ≈-141.5" in summary
+
+    figure3.run(tmp_path, budget=1000, **quiet)           # stages 100 and 316 lie behind the runs: only 1000 is new
+    for method in ("AEVB", "MCEM"):
+        estimates = json.loads((tmp_path / f"n1000-{method}" / "marginal_likelihoods.json").read_text())
+        assert [row["samples_seen"] for row in estimates] == [100, 200, 400, 1000]

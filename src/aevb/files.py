@@ -35,6 +35,17 @@ def write_npy(path, array) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
+def write_csv(path, rows: list[dict], columns: list[str]) -> None:
+    """Rows as a CSV file with a header of `columns` (other keys are left out), atomically."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_bytes_atomic(path, buffer.getvalue().encode())
+
+
 def write_json_atomic(path, value) -> None:
     write_bytes_atomic(path, (json.dumps(value, indent=2) + "\n").encode())
 

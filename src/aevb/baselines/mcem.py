@@ -74,6 +74,15 @@ class MonteCarloEM:
         self.chains, self.steps = tensors["chains"].clone(), tensors["steps"].clone()
 
 
+def samples_seen(run_dir) -> int:
+    """Datapoints the MCEM run in `run_dir` has trained on (0 for none yet)."""
+    file = Path(run_dir) / STATE_FILE
+    if not file.exists():
+        return 0
+    _, metadata = read_tensors(file, "aevb.mcem")
+    return json.loads(metadata["state"])["progress"]["samples_seen"]
+
+
 def fit(run_dir, model, train: torch.Tensor, budget: int, binarize: str = "dynamic", batch_size: int = 100,
         seed: int = 0, **options) -> MonteCarloEM:
     """Train `model`'s decoder by MCEM on `train` [N, D] until `budget` datapoints have been seen, in

@@ -10,12 +10,10 @@ Writes OUT/figure2.csv (every evaluation), OUT/figure2.png (laid out like the pa
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from .. import datasets
-from ..files import write_bytes_atomic
+from ..files import write_bytes_atomic, write_csv
 from ..pictures import figure_png, new_figure
 from ..training import TrainConfig
 from . import runs
@@ -68,19 +66,11 @@ def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int 
     planned = _plan(out, found, budget, data_dir)
     runs.complete(planned, jobs, progress, log)
     records = [record for planned_run in planned for record in planned_run.records()]
-    _write_csv(out / "figure2.csv", records)
+    write_csv(out / "figure2.csv", records,
+              ["data", "method", "latent_dim", "samples_seen", "train_elbo", "test_elbo", "seconds"])
     write_bytes_atomic(out / "figure2.png", _plot(records, found))
     write_bytes_atomic(out / "figure2.md", _summary(records, found, budget).encode())
     return out
-
-
-def _write_csv(path: Path, records: list[dict]) -> None:
-    columns = ["data", "method", "latent_dim", "samples_seen", "train_elbo", "test_elbo", "seconds"]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(records)
-    write_bytes_atomic(path, buffer.getvalue().encode())
 
 
 def _plot(records: list[dict], found) -> bytes:

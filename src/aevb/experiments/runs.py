@@ -35,6 +35,9 @@ class PlannedRun:
     def title(self) -> str:
         return " ".join(f"{key}={value}" for key, value in self.labels.items())
 
+    def with_budget(self, budget: int) -> "PlannedRun":
+        return dataclasses.replace(self, config=dataclasses.replace(self.config, max_samples=budget))
+
     def records(self) -> list[dict]:
         """Its evaluations so far, each with its labels: the experiment's CSV rows."""
         return [{**self.labels, **row} for row in metrics(self.directory)]
