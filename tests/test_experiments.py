@@ -10,8 +10,8 @@ from matplotlib.image import imread
 from aevb.experiments import figure3
 
 
-def reproduce(*args):
-    result = subprocess.run([sys.executable, "-m", "aevb", "reproduce", "figure2", "--quiet", *map(str, args)],
+def reproduce(*args, experiment="figure2"):
+    result = subprocess.run([sys.executable, "-m", "aevb", "reproduce", experiment, "--quiet", *map(str, args)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return result
@@ -56,3 +56,14 @@ def test_figure3_runs_end_to_end_and_continues(tmp_path):
     for method in ("AEVB", "MCEM"):
         estimates = json.loads((tmp_path / f"n1000-{method}" / "marginal_likelihoods.json").read_text())
         assert [row["samples_seen"] for row in estimates] == [100, 200, 400, 1000]
+
+
+def test_figures_4_and_5_draw_every_model(tmp_path):
+    reproduce("--budget", 200, "--out", tmp_path, experiment="figure4")
+    manifold = imread(tmp_path / "figure4" / "mnist-nz2.png")
+    assert manifold.shape[0] == manifold.shape[1] > 20 * 28                  # a 20 × 20 grid of digits
+    reproduce("--budget", 200, "--out", tmp_path, experiment="figure5")
+    summary = (tmp_path / "figure5" / "figure5.md").read_text()
+    for latent_dim in (2, 5, 10, 20):
+        assert f"| mnist | {latent_dim} | ![mnist-nz{latent_dim}.png]" in summary
+        assert imread(tmp_path / "figure5" / f"mnist-nz{latent_dim}.png").shape[0] > 10 * 28

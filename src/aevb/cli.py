@@ -279,7 +279,7 @@ def add_reproduce_parser(verbs) -> None:
 
 def run_reproduce(args) -> int:
     experiment = EXPERIMENTS[args.experiment]
-    budget = experiment.DEFAULT_BUDGET if args.budget is None else (
+    budget = experiment.default_budget if args.budget is None else (
         "paper" if args.budget == "paper" else parse_count(args.budget))
     log = (lambda *a: None) if args.quiet else print
     out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, jobs=args.jobs,

@@ -1,7 +1,22 @@
-"""`aevb reproduce EXPERIMENT`: the paper's experiments, each a module with a `run(out, budget, ...)`."""
+"""`aevb reproduce EXPERIMENT`: the paper's experiments, each a `run(out, budget, data_dir, jobs,
+progress, log)` with its default budget."""
 
-from . import figure2, figure3
+from functools import partial
+from typing import Callable, NamedTuple
 
-EXPERIMENTS = {"figure2": figure2, "figure3": figure3}
+from . import figure2, figure3, figures45
 
-__all__ = ["EXPERIMENTS"]
+
+class Experiment(NamedTuple):
+    run: Callable
+    default_budget: int
+
+
+EXPERIMENTS = {
+    "figure2": Experiment(figure2.run, figure2.DEFAULT_BUDGET),
+    "figure3": Experiment(figure3.run, figure3.DEFAULT_BUDGET),
+    "figure4": Experiment(partial(figures45.run, "figure4"), figures45.DEFAULT_BUDGET),
+    "figure5": Experiment(partial(figures45.run, "figure5"), figures45.DEFAULT_BUDGET),
+}
+
+__all__ = ["EXPERIMENTS", "Experiment"]

@@ -35,7 +35,8 @@ PAPER = {
 }
 
 
-def _data_sets(data_dir, log):
+def data_sets(data_dir, log) -> dict:
+    """MNIST, and Frey Face when its file is in a data directory."""
     found = {"mnist": datasets.load("mnist", data_dir=data_dir, log=log)}
     try:
         found["frey"] = datasets.load("frey", data_dir=data_dir, download=False, log=log)
@@ -44,26 +45,31 @@ def _data_sets(data_dir, log):
     return found
 
 
-def _plan(out: Path, found: dict, budget: int | str, data_dir=None) -> list[runs.PlannedRun]:
+def plan(out: Path, found: dict, budget: int | str, data_dir=None, methods=tuple(METHODS),
+         latent_dims: dict | None = None) -> list[runs.PlannedRun]:
+    """The runs of Figure 2 for the data sets `found` (name → Dataset) and `methods`, for each data
+    set's latent dimensions (Figure 2's, or `latent_dims[name]`)."""
     planned = []
     for name in found:
-        latent_dims, hidden, options, binarize = SETTINGS[name]
+        figure_dims, hidden, options, binarize = SETTINGS[name]
+        dims = (latent_dims or {}).get(name, figure_dims)
         samples = PAPER_BUDGET[name] if budget == "paper" else int(budget)
-        for method, objective in METHODS.items():
+        for method in methods:
+            objective = METHODS[method]
             config = TrainConfig(data=name, data_dir=None if data_dir is None else str(data_dir), binarize=binarize,
                                  objective=objective, optimizer="adagrad", weight_prior=True, epochs=None,
                                  max_samples=samples, eval_spacing="log", seed=0)
             planned += [runs.PlannedRun(out / f"{name}-{method}-nz{latent_dim}", config,
                                         dict(latent_dim=latent_dim, hidden=(hidden,), activation="tanh", init="paper",
                                              **options), {"data": name, "method": method, "latent_dim": latent_dim})
-                        for latent_dim in latent_dims]
+                        for latent_dim in dims]
     return planned
 
 
 def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int = 1, progress: bool = True,
         log=print) -> Path:
-    found = _data_sets(data_dir, log)
-    planned = _plan(out, found, budget, data_dir)
+    found = data_sets(data_dir, log)
+    planned = plan(out, found, budget, data_dir)
     runs.complete(planned, jobs, progress, log)
     records = [record for planned_run in planned for record in planned_run.records()]
     write_csv(out / "figure2.csv", records,
