@@ -7,7 +7,7 @@ import sys
 
 from matplotlib.image import imread
 
-from aevb.experiments import figure3
+from aevb.experiments import figure3, iwae_table
 
 
 def reproduce(*args, experiment="figure2"):
@@ -67,3 +67,17 @@ def test_figures_4_and_5_draw_every_model(tmp_path):
     for latent_dim in (2, 5, 10, 20):
         assert f"| mnist | {latent_dim} | ![mnist-nz{latent_dim}.png]" in summary
         assert imread(tmp_path / "figure5" / f"mnist-nz{latent_dim}.png").shape[0] > 10 * 28
+
+
+def test_iwae_table_trains_six_models_and_scores_each_once(tmp_path):
+    quiet = dict(progress=False, log=lambda *a: None, evaluation=(50, 200))
+    iwae_table.run(tmp_path, budget=400, **quiet)
+    with open(tmp_path / "iwae-table.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["method"], r["k"]) for r in rows] == [(m, str(k)) for m in ("VAE", "IWAE") for k in (1, 5, 50)]
+    assert all(100 < float(r["nll"]) < 600 and r["samples_seen"] == "400" for r in rows)
+    assert "| IWAE | 50 |" in (tmp_path / "iwae-table.md").read_text()
+    score = tmp_path / "iwae-k50" / "test-nll-k200-n50.json"
+    written = score.stat().st_mtime_ns
+    iwae_table.run(tmp_path, budget=400, **quiet)                  # nothing to train, nothing to estimate again
+    assert score.stat().st_mtime_ns == written

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from .. import datasets
-from ..checkpoint import CONFIG_FILE
+from ..checkpoint import CONFIG_FILE, load
+from ..files import write_json_atomic
 from ..model import VAE
 from ..training import METRICS_FILE, TrainConfig, resume, train
 
@@ -47,6 +48,20 @@ def metrics(directory: Path) -> list[dict]:
     """The evaluations a run has written so far, oldest first."""
     file = directory / METRICS_FILE
     return [json.loads(line) for line in file.read_text().splitlines() if line.strip()] if file.is_file() else []
+
+
+def score(planned_run: PlannedRun, name: str, compute) -> dict:
+    """compute(model) → dict of figures for the run as it now stands, kept in RUN/name.json with the
+    datapoints seen, so that a second call at the same point reads it instead of computing it again."""
+    file = planned_run.directory / f"{name}.json"
+    seen = metrics(planned_run.directory)[-1]["samples_seen"]
+    if file.is_file():
+        kept = json.loads(file.read_text())
+        if kept["samples_seen"] == seen:
+            return kept
+    row = {"samples_seen": seen, **compute(load(planned_run.directory))}
+    write_json_atomic(file, row)
+    return row
 
 
 def complete(planned: list[PlannedRun], jobs: int = 1, progress: bool = True, log=print) -> None:
