@@ -2,12 +2,14 @@
 
 import csv
 import json
+import math
 import subprocess
 import sys
 
+import torch
 from matplotlib.image import imread
 
-from aevb.experiments import figure3, iwae_table
+from aevb.experiments import density_table, figure3, iwae_table
 
 
 def reproduce(*args, experiment="figure2"):
@@ -81,3 +83,25 @@ def test_iwae_table_trains_six_models_and_scores_each_once(tmp_path):
     written = score.stat().st_mtime_ns
     iwae_table.run(tmp_path, budget=400, **quiet)                  # nothing to train, nothing to estimate again
     assert score.stat().st_mtime_ns == written
+
+
+def test_density_table_puts_each_vae_beside_its_mixture(tmp_path):
+    density_table.run(tmp_path, budget=300, progress=False, log=lambda *a: None, evaluation=(20, 50),
+                      mixture_rows=300)
+    with open(tmp_path / "density-table.csv") as f:
+        rows = {r["model"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"Gaussian VAE", "Bernoulli VAE", "IWAE (k = 5)", "GaussianMixture (K = 10, full)",
+                         "Bernoulli mixture (K = 100, EM)"}
+    for binary in ("Bernoulli VAE", "IWAE (k = 5)", "Bernoulli mixture (K = 100, EM)"):
+        assert -800 < float(rows[binary]["log_likelihood"]) < 0       # log-probabilities of 784 bits
+    # Bits per dimension follow from the density: −(log p − 784 log 256) / (784 ln 2).
+    vae = rows["Gaussian VAE"]
+    expected = -(float(vae["log_likelihood"]) - 784 * math.log(256)) / (784 * math.log(2))
+    assert abs(float(vae["bits_per_dim"]) - expected) < 1e-9
+
+
+def test_dequantisation_keeps_each_grey_level_in_its_own_bin():
+    x = torch.arange(256, dtype=torch.float32).repeat(40)[None] / 255                     # [1, 10240]
+    y = density_table.dequantised(x, seed=0)
+    assert torch.equal(torch.floor(256 * y), torch.round(255 * x))                       # (k + u)/256, 0 ≤ u < 1
+    assert abs(float((256 * y - torch.round(255 * x)).mean()) - 0.5) < 4 * math.sqrt(1 / 12 / 10240)

@@ -4,7 +4,7 @@ progress, log)` with its default budget."""
 from functools import partial
 from typing import Callable, NamedTuple
 
-from . import figure2, figure3, figures45, iwae_table
+from . import density_table, figure2, figure3, figures45, iwae_table
 
 
 class Experiment(NamedTuple):
@@ -18,6 +18,7 @@ EXPERIMENTS = {
     "figure4": Experiment(partial(figures45.run, "figure4"), figures45.DEFAULT_BUDGET),
     "figure5": Experiment(partial(figures45.run, "figure5"), figures45.DEFAULT_BUDGET),
     "iwae-table": Experiment(iwae_table.run, iwae_table.DEFAULT_BUDGET),
+    "density-table": Experiment(density_table.run, density_table.DEFAULT_BUDGET),
 }
 
 __all__ = ["EXPERIMENTS", "Experiment"]
