@@ -50,6 +50,34 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def method_panels_png(panels: list[tuple[str, dict[str, list[dict]], tuple | None]], train_key: str, test_key: str,
+                      ylabel: str, colours: dict[str, str], width: float = 3.2, marker: str = "") -> bytes:
+    """Panels side by side, one per (title, {method: rows}, y-limits or None): each method's
+    rows[train_key] dashed and rows[test_key] solid against rows["samples_seen"] on a log axis (the
+    layout of the paper's Figures 2 and 3)."""
+    figure, _ = new_figure(width * len(panels), 3.5)
+    figure.clear()
+    for index, (title, methods, limits) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        for method, rows in methods.items():
+            seen = [r["samples_seen"] for r in rows]
+            axes.plot(seen, [r[train_key] for r in rows], "--" + marker, ms=3, color=colours[method],
+                      label=f"{method} train")
+            axes.plot(seen, [r[test_key] for r in rows], "-" + marker, ms=3, color=colours[method],
+                      label=f"{method} test")
+        if limits:
+            axes.set_ylim(*limits)
+        axes.set_xscale("log")
+        axes.set_title(title)
+        axes.set_xlabel("training samples evaluated")
+        if index == 0:
+            axes.set_ylabel(ylabel)
+            axes.legend(fontsize=7)
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure_png(figure)
+
+
 def embedding_png(points: np.ndarray, labels: np.ndarray | None, title: str) -> bytes:
     """A scatter of 2-D points [N, 2], coloured by label when there are labels."""
     figure, axes = new_figure(6, 5.5)

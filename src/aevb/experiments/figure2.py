@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import datasets
 from ..files import write_bytes_atomic, write_csv
-from ..pictures import figure_png, new_figure
+from ..pictures import method_panels_png
 from ..training import TrainConfig
 from . import runs
 
@@ -80,31 +80,19 @@ def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int 
 
 
 def _plot(records: list[dict], found) -> bytes:
-    panels = [(name, nz) for name in found for nz in SETTINGS[name][0]]
-    figure, _ = new_figure(3.2 * len(panels), 3.4)
-    figure.clear()
-    colours = {"AEVB": "tab:red", "wake-sleep": "tab:blue"}
-    for index, (name, latent_dim) in enumerate(panels):
-        axes = figure.add_subplot(1, len(panels), index + 1)
-        for method in METHODS:
-            rows = [r for r in records if r["data"] == name and r["method"] == method and r["latent_dim"] == latent_dim]
-            seen = [r["samples_seen"] for r in rows]
-            axes.plot(seen, [r["train_elbo"] for r in rows], "--", color=colours[method], label=f"{method} train")
-            axes.plot(seen, [r["test_elbo"] for r in rows], "-", color=colours[method], label=f"{method} test")
-        finals = [r["test_elbo"] for r in records if r["data"] == name and r["latent_dim"] == latent_dim
-                  and r["samples_seen"] == max(q["samples_seen"] for q in records if q["data"] == name)]
-        if finals:   # the first evaluations can be thousands of nats lower: show the range that matters
-            spread = 0.5 * abs(max(finals))
-            axes.set_ylim(min(finals) - spread, max(finals) + 0.1 * spread)
-        axes.set_xscale("log")
-        axes.set_title(f"{'MNIST' if name == 'mnist' else 'Frey Face'}, $N_z$ = {latent_dim}")
-        axes.set_xlabel("training samples evaluated")
-        if index == 0:
-            axes.set_ylabel("lower bound (nats per datapoint)")
-            axes.legend(fontsize=7)
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    return figure_png(figure)
+    panels = []
+    for name in found:
+        for latent_dim in SETTINGS[name][0]:
+            mine = [r for r in records if r["data"] == name and r["latent_dim"] == latent_dim]
+            end = max((r["samples_seen"] for r in mine), default=0)
+            finals = [r["test_elbo"] for r in mine if r["samples_seen"] == end]
+            # The first evaluations can be thousands of nats lower: show the range that matters.
+            spread = 0.5 * abs(max(finals)) if finals else 0
+            limits = (min(finals) - spread, max(finals) + 0.1 * spread) if finals else None
+            panels.append((f"{'MNIST' if name == 'mnist' else 'Frey Face'}, $N_z$ = {latent_dim}",
+                           {method: [r for r in mine if r["method"] == method] for method in METHODS}, limits))
+    return method_panels_png(panels, "train_elbo", "test_elbo", "lower bound (nats per datapoint)",
+                             {"AEVB": "tab:red", "wake-sleep": "tab:blue"})
 
 
 def _summary(records: list[dict], found, budget) -> str:

@@ -25,7 +25,7 @@ from ..checkpoint import load
 from ..files import write_bytes_atomic, write_csv, write_json_atomic
 from ..hmc_marginal_likelihood import marginal_likelihood_hmc
 from ..model import VAE
-from ..pictures import figure_png, new_figure
+from ..pictures import method_panels_png
 from ..randomness import seeded
 from ..training import EVALUATION_SEED, TEST_BINARIZATION_SEED, TrainConfig
 from . import runs
@@ -112,27 +112,12 @@ def _estimate(planned_run: runs.PlannedRun, evaluation_sets: dict, hmc_draws: in
 
 
 def _plot(records: list[dict]) -> bytes:
-    figure, _ = new_figure(9, 3.6)
-    figure.clear()
-    colours = {"AEVB": "tab:red", "wake-sleep": "tab:blue", "MCEM": "tab:green"}
-    for index, n in enumerate(TRAINING_SIZES):
-        axes = figure.add_subplot(1, len(TRAINING_SIZES), index + 1)
-        for method in METHODS:
-            rows = [r for r in records if r["n_train"] == n and r["method"] == method]
-            seen = [r["samples_seen"] for r in rows]
-            axes.plot(seen, [r["train_log_likelihood"] for r in rows], "--o", ms=3, color=colours[method],
-                      label=f"{method} train")
-            axes.plot(seen, [r["test_log_likelihood"] for r in rows], "-o", ms=3, color=colours[method],
-                      label=f"{method} test")
-        axes.set_xscale("log")
-        axes.set_title(f"MNIST, $N_z$ = 3, $N_{{train}}$ = {n:,}")
-        axes.set_xlabel("training samples evaluated")
-        if index == 0:
-            axes.set_ylabel("marginal log-likelihood (nats)")
-            axes.legend(fontsize=7)
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    return figure_png(figure)
+    panels = [(f"MNIST, $N_z$ = 3, $N_{{train}}$ = {n:,}",
+               {method: [r for r in records if r["n_train"] == n and r["method"] == method] for method in METHODS},
+               None) for n in TRAINING_SIZES]
+    return method_panels_png(panels, "train_log_likelihood", "test_log_likelihood", "marginal log-likelihood (nats)",
+                             {"AEVB": "tab:red", "wake-sleep": "tab:blue", "MCEM": "tab:green"}, width=4.5,
+                             marker="o")
 
 
 def _summary(records: list[dict], budget: int, points: int, hmc_draws: int) -> str:
