@@ -259,15 +259,18 @@ def format_report(figures: dict, protocol: dict) -> str:
 
 
 def add_reproduce_parser(verbs) -> None:
+    listing = "\n".join(f"  {name:<14} {e.what}; default {e.default_budget:,} per run"
+                         for name, e in EXPERIMENTS.items())
     p = verbs.add_parser("reproduce", help="run one of the paper's experiments and write its CSV, plot and summary",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run one of the paper's experiments: train every model it needs (resuming "
-                                     "unfinished runs, skipping finished ones) and write EXPERIMENT.csv, .png "
-                                     "and .md into --out.")
+                                     "unfinished runs,\nskipping finished ones) and write its CSV, pictures and "
+                                     "markdown summary into OUT/EXPERIMENT/.\n\nexperiments:\n" + listing)
     p.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
                    help=f"one of {sorted(EXPERIMENTS)}")
     p.add_argument("--budget", default=None,
                    help="datapoints per run (e.g. 1e7), or 'paper' for the paper's budget (default: the "
-                        "experiment's, about 10 minutes here)")
+                        "experiment's, listed above)")
     p.add_argument("--out", type=Path, default=Path("reproduce"), help="(default: reproduce/)")
     p.add_argument("--jobs", type=parse_count, default=1,
                    help="runs trained at once, in separate processes sharing the CPU's cores (default: 1; "
