@@ -22,7 +22,6 @@ from ..views import decoded_means, latent_plane
 from . import figure2, runs
 
 DEFAULT_BUDGET = 1_000_000
-PAPER_BUDGET = figure2.PAPER_BUDGET
 LATENT_DIMS = {"figure4": {"mnist": (2,), "frey": (2,)}, "figure5": {"mnist": (2, 5, 10, 20)}}
 GRID = 20
 
