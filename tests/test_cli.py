@@ -113,6 +113,7 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_pa
     (["train", "--data", "nothing.xyz"], "neither a known data set"),
     (["train", "--data", "digits", "--likelihood", "bernoulli", "--binarize", "none", "--samples", "0"], "samples=0"),
     (["train", "--data", "digits", "--n-train", "5000"], "n_train=5000 is outside [2, 1200]"),
+    (["reproduce", "figure3", "--budget", "lots"], "'lots' is not a number"),
     (["evaluate", "/nonexistent"], "is not a directory"),
     (["sample", ".", "--out", "x.jpg"], "name a .png"),
 ])

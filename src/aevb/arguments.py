@@ -14,3 +14,8 @@ def parse_count(text: str) -> int:
     if value < 1 or value != int(value):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
     return int(value)
+
+
+def parse_budget(text: str) -> int | str:
+    """Datapoints per run (a count such as 1e7), or "paper" for the paper's budget."""
+    return "paper" if text == "paper" else parse_count(text)

@@ -16,7 +16,7 @@ import torch
 
 from . import cli_pictures, datasets, distributed
 from .binarization import BINARIZATIONS
-from .arguments import parse_count
+from .arguments import parse_budget, parse_count
 from .checkpoint import CheckpointError, load
 from .config import VAEConfig
 from .diagnostics import report
@@ -268,7 +268,7 @@ def add_reproduce_parser(verbs) -> None:
                                      "markdown summary into OUT/EXPERIMENT/.\n\nexperiments:\n" + listing)
     p.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
                    help=f"one of {sorted(EXPERIMENTS)}")
-    p.add_argument("--budget", default=None,
+    p.add_argument("--budget", type=parse_budget, default=None,
                    help="datapoints per run (e.g. 1e7), or 'paper' for the paper's budget (default: the "
                         "experiment's, listed above)")
     p.add_argument("--out", type=Path, default=Path("reproduce"), help="(default: reproduce/)")
@@ -282,8 +282,7 @@ def add_reproduce_parser(verbs) -> None:
 
 def run_reproduce(args) -> int:
     experiment = EXPERIMENTS[args.experiment]
-    budget = experiment.default_budget if args.budget is None else (
-        "paper" if args.budget == "paper" else parse_count(args.budget))
+    budget = experiment.default_budget if args.budget is None else args.budget
     log = (lambda *a: None) if args.quiet else print
     out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, jobs=args.jobs,
                          progress=not args.quiet, log=log)
