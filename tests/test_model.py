@@ -86,6 +86,19 @@ def test_deeper_networks_mirror_the_encoder():
     assert model.decode(torch.randn(2, 3)).event_shape == (10,)
 
 
+def test_under_autocast_only_the_matrix_product_is_lowered():
+    layer = aevb.onednn.Dense(300, 50, "tanh")
+    x = torch.randn(64, 300)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    product = torch.nn.functional.linear(x.bfloat16(), layer.weight.bfloat16(), layer.bias.bfloat16())
+    assert y.dtype == torch.float32
+    assert torch.equal(y, torch.tanh(product.float()))
+    full = layer(x)
+    # bf16 keeps 8 bits of the mantissa: a sum of 300 products of N(0,1)·U(±1/√300) is off by ~1e-2.
+    assert 1e-4 < (y - full).abs().max() < 0.1
+
+
 def test_sample_draws_from_the_prior_through_the_decoder():
     model = aevb.VAE(6, 2, hidden=(4,))
     torch.manual_seed(3)

@@ -28,7 +28,7 @@ from .networks import INITIALISATIONS
 from .onednn import ACTIVATIONS
 from .objectives import ESTIMATORS
 from .reported_data import reported_split
-from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, TrainConfig, resume, train
+from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig, resume, train
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -112,6 +112,10 @@ def add_train_parser(verbs) -> None:
     optimisation.add_argument("--eval-every", type=parse_count, help="datapoints between evaluations (default: an epoch)")
     optimisation.add_argument("--seed", type=int, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
+    optimisation.add_argument("--precision", choices=sorted(PRECISIONS),
+                              help="bf16: the training step's matrix products in bfloat16 (autocast), everything "
+                                   "else and every evaluation in fp32; faster where the CPU or GPU has bf16 "
+                                   "units (default: fp32)")
     run = p.add_argument_group("run")
     run.add_argument("--out", type=Path, help="run directory to create (default: runs/DATA-TIME)")
     run.add_argument("--resume", type=Path, metavar="RUN",

@@ -21,10 +21,11 @@ from .onednn import ACTIVATIONS, ONEDNN, input_gradient, onednn_linear, weight_g
 
 def supports(model, objective: str, estimator: str, samples: int, x: torch.Tensor) -> bool:
     """Whether the hand-written pass computes this training bound: estimator B, L = 1, a Bernoulli
-    decoder, Dense layers whose activation has a derivative here, CPU float32 with oneDNN."""
+    decoder, Dense layers whose activation has a derivative here, CPU float32 with oneDNN, no autocast."""
     layers = [*model.encoder, model.encoder_head, *model.decoder]
     return (ONEDNN and objective == "elbo" and estimator == "B" and samples == 1
             and isinstance(model.likelihood, BernoulliHead) and x.device.type == "cpu" and x.dtype == torch.float32
+            and not torch.is_autocast_enabled("cpu")
             and all(ACTIVATIONS[layer.activation][2] and (layer.activation == "none" or ACTIVATIONS[layer.activation][1])
                     for layer in layers))
 

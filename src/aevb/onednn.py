@@ -5,6 +5,10 @@ kernel torch.compile uses for CPU linears). On this project's AVX-512 machine it
 fast as the MKL `addmm` that `nn.Linear` calls, at fp32 accuracy. `Dense` is an `nn.Linear` (same
 parameters, same state_dict) with an activation, whose forward and backward use it for CPU float32
 inputs, and plain PyTorch everywhere else (GPUs, float64, a build without the operator).
+
+Under `torch.autocast` (training's `precision="bf16"`) only the matrix product runs in the autocast
+dtype: its result is cast back to the input's dtype before the activation, so that everything else —
+activations, log-likelihoods, the KL, their sums over hundreds of pixels — keeps full precision.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class Dense(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         function, _, fusable = ACTIVATIONS[self.activation]
+        if torch.is_autocast_enabled(x.device.type):
+            return function(F.linear(x, self.weight, self.bias).to(x.dtype))
         if ONEDNN and fusable and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2:
             rows = _DenseFunction.apply(x.reshape(-1, x.shape[-1]), self.weight, self.bias, self.activation)
             return rows.view(*x.shape[:-1], rows.shape[-1])

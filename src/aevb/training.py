@@ -36,6 +36,7 @@ from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_boun
 from .pictures import samples_png
 from .randomness import epoch_order, restore_rng_state, rng_state_tensors
 
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}   # the dtype of the training step's matrix products
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
 OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per datapoint [B] given ε [draws, B, Nz])
     "elbo": (lambda config: config.samples,
@@ -108,8 +109,10 @@ class TrainConfig:
     eval_spacing: str = "linear"
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"             # "bf16": the training step's matrix products under autocast
 
     def __post_init__(self) -> None:
+        check_choice("precision", self.precision, PRECISIONS)
         check_choice("binarize", self.binarize, BINARIZATIONS)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("estimator", self.estimator, ESTIMATORS)
@@ -224,6 +227,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
                disable=not (progress and main and sys.stderr.isatty()), desc="training")
     report = bar.write if not bar.disable else log
     running_bound, running_count = torch.zeros((), device=device), 0
+    low_precision = PRECISIONS[config.precision]
+    autocast = torch.autocast(device.type, dtype=low_precision or torch.float32, enabled=low_precision is not None)
 
     model.train()
     while state.samples_seen < budget:
@@ -233,7 +238,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             x = binarization.per_batch(train_x[indices])                          # [M, D]
             noise = torch.randn(draws, len(indices), latent_dim, device=device)   # ε [L, M, Nz]
             rows = distributed.my_rows(len(indices))
-            bound_sum = objective(x[rows], noise[:, rows])
+            with autocast:
+                bound_sum = objective(x[rows], noise[:, rows])
             # DDP averages gradients over the W processes: W·Σ_rows / M makes that the global mean.
             loss = -bound_sum * (distributed.world_size() / len(indices))
             optimizer.zero_grad(set_to_none=True)

@@ -1,8 +1,9 @@
 """The paper's Figure 2: AEVB against wake-sleep, lower bound against training datapoints seen.
 
 MNIST: Nz ∈ {3, 5, 10, 20, 200}, one hidden layer of 500 tanh units in encoder and decoder, the paper's
-initialisation N(0, 0.01²), Adagrad (step 0.02), M = 100, L = 1, estimator B, MAP weight prior; dynamic
-binarisation (the paper does not say; SPEC §9). Frey Face (Nz ∈ {2, 5, 10, 20}, 200 hidden units, Gaussian
+initialisation N(0, 0.01²), Adagrad (step 0.02), M = 100, L = 1, estimator B, MAP weight prior; grey
+intensities scored by the Bernoulli likelihood (the cross-entropy), as the paper's author's code of the time
+did — the paper does not say (SPEC §9). Frey Face (Nz ∈ {2, 5, 10, 20}, 200 hidden units, Gaussian
 decoder) when `frey_rawface.mat` is in a data directory. Each run is an ordinary run directory under OUT,
 evaluated at 1000·10^(j/4) datapoints; a second call resumes unfinished runs and skips finished ones.
 Writes OUT/figure2.csv (every evaluation), OUT/figure2.png (laid out like the paper) and OUT/figure2.md.
@@ -21,8 +22,11 @@ from . import runs
 DEFAULT_BUDGET = 1_000_000       # datapoints per run: all of it in about 10 minutes here
 PAPER_BUDGET = {"mnist": 200_000_000, "frey": 100_000_000}
 METHODS = {"AEVB": "elbo", "wake-sleep": "wake-sleep"}
+# MNIST's treatment, measured at 10⁷ datapoints for Nz = 20 (train bound; the paper's curve reads ≈−105):
+# grey −103.8, dynamically binarised −101.2. Grey is the author's code and lands within the read-off error.
+MNIST_BINARIZATION = "none"
 SETTINGS = {   # data set → (latent dimensions, hidden width, model options, binarisation)
-    "mnist": ((3, 5, 10, 20, 200), 500, {"likelihood": "bernoulli"}, "dynamic"),
+    "mnist": ((3, 5, 10, 20, 200), 500, {"likelihood": "bernoulli"}, MNIST_BINARIZATION),
     "frey": ((2, 5, 10, 20), 200, {"likelihood": "gaussian", "gaussian_variance": "network"}, "none"),
 }
 # SPEC §9, read off the paper's Figure 2 at the end of training: (train, test) ELBO; wake-sleep Frey: one value.
@@ -99,7 +103,8 @@ def _summary(records: list[dict], found, budget) -> str:
     runs = {(r["data"], r["method"], r["latent_dim"]): r["seconds"] for r in records}      # the last row's time
     minutes = sum(runs.values()) / 60
     lines = ["# Figure 2: AEVB against wake-sleep", "",
-             f"Budget {budget} datapoints per run; MNIST dynamically binarised (test set binarised once, seed 0); "
+             f"Budget {budget} datapoints per run; MNIST grey intensities in the Bernoulli likelihood (the paper's "
+             "author's code); "
              f"Adagrad 0.02, M = 100, L = 1, MAP weight prior, paper initialisation; {minutes:.1f} minutes of "
              "training and evaluation in all, measured by the runs themselves.",
              "ELBO in nats per datapoint, train / test, at the end of each run; the paper's values are read off its "
