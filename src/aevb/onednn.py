@@ -37,36 +37,50 @@ def onednn_available() -> bool:
 ONEDNN = onednn_available()
 
 
+def product_dtype(device: torch.device) -> torch.dtype | None:
+    """The dtype of matrix products under an enabled `torch.autocast` on `device`, else None."""
+    return torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
+
+
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                  activation: str = "none") -> torch.Tensor:
-    """activation(x Wᵀ + b) for x [S, in], W [out, in] (any strides) → [S, out]; activation fusable."""
-    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
+                  activation: str = "none", dtype: torch.dtype | None = None) -> torch.Tensor:
+    """activation(x Wᵀ + b) for x [S, in], W [out, in] (any strides) → [S, out]; activation fusable.
+    With `dtype` (bfloat16) the product runs in it and is cast back to x's dtype before the activation."""
+    if dtype is None or dtype == x.dtype:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
+    bias = None if bias is None else bias.to(dtype)
+    product = torch.ops.mkldnn._linear_pointwise(x.to(dtype), weight.to(dtype), bias, "none", [], "")
+    return ACTIVATIONS[activation][0](product.to(x.dtype))
 
 
 SMALL = 100_000   # weights with fewer entries than this: MKL's mm is faster than oneDNN (measured here)
 
 
-def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in]."""
+def _mm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    return torch.mm(a, b) if dtype is None else torch.mm(a.to(dtype), b.to(dtype)).to(a.dtype)
+
+
+def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in] (the product in `dtype`)."""
     if grad.shape[1] * inputs.shape[1] < SMALL:
-        return torch.mm(grad.t(), inputs)
-    return onednn_linear(grad.t(), inputs.t(), None)
+        return _mm(grad.t(), inputs, dtype)
+    return onednn_linear(grad.t(), inputs.t(), None, dtype=dtype)
 
 
-def input_gradient(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """dL/dx = grad W for grad [S, out], W [out, in] → [S, in]."""
+def input_gradient(grad: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """dL/dx = grad W for grad [S, out], W [out, in] → [S, in] (the product in `dtype`)."""
     if weight.numel() < SMALL:
-        return torch.mm(grad, weight)
-    return onednn_linear(grad, weight.t(), None)
+        return _mm(grad, weight, dtype)
+    return onednn_linear(grad, weight.t(), None, dtype=dtype)
 
 
 class _DenseFunction(torch.autograd.Function):
-    """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too."""
+    """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too, all three in `dtype`."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, activation):
-        y = onednn_linear(x, weight, bias, activation)
-        ctx.activation = activation
+    def forward(ctx, x, weight, bias, activation, dtype):
+        y = onednn_linear(x, weight, bias, activation, dtype)
+        ctx.activation, ctx.dtype = activation, dtype
         ctx.save_for_backward(x, weight, y)
         return y
 
@@ -75,8 +89,8 @@ class _DenseFunction(torch.autograd.Function):
         x, weight, y = ctx.saved_tensors
         backward = ACTIVATIONS[ctx.activation][1]
         grad_a = grad_y if backward is None else backward(grad_y, y)          # through the activation
-        grad_x = input_gradient(grad_a, weight) if ctx.needs_input_grad[0] else None          # [S, in]
-        return grad_x, weight_gradient(grad_a, x), grad_a.sum(0), None
+        grad_x = input_gradient(grad_a, weight, ctx.dtype) if ctx.needs_input_grad[0] else None   # [S, in]
+        return grad_x, weight_gradient(grad_a, x, ctx.dtype), grad_a.sum(0), None, None
 
 
 class Dense(nn.Linear):
@@ -88,11 +102,12 @@ class Dense(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         function, _, fusable = ACTIVATIONS[self.activation]
-        if torch.is_autocast_enabled(x.device.type):
-            return function(F.linear(x, self.weight, self.bias).to(x.dtype))
+        lowered = product_dtype(x.device)
         if ONEDNN and fusable and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2:
-            rows = _DenseFunction.apply(x.reshape(-1, x.shape[-1]), self.weight, self.bias, self.activation)
+            rows = _DenseFunction.apply(x.reshape(-1, x.shape[-1]), self.weight, self.bias, self.activation, lowered)
             return rows.view(*x.shape[:-1], rows.shape[-1])
+        if lowered is not None:       # autocast computes F.linear in its dtype; the rest stays in x's
+            return function(F.linear(x, self.weight, self.bias).to(x.dtype))
         return function(F.linear(x, self.weight, self.bias))
 
     def extra_repr(self) -> str:
