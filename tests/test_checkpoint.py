@@ -17,16 +17,18 @@ VARIANTS = [
 ]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("options", VARIANTS)
-def test_save_then_load_reproduces_outputs_bit_for_bit(tmp_path, options):
-    model = aevb.VAE(12, 3, **options)
+def test_save_then_load_reproduces_outputs_bit_for_bit(tmp_path, options, dtype):
+    model = aevb.VAE(12, 3, **options).to(dtype)
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p))   # away from any initial value the loader might recreate
     model.save(tmp_path / "model")
     loaded = aevb.load(tmp_path / "model")
     assert loaded.config == model.config
-    x, z = torch.rand(5, 12), torch.randn(5, 3)
+    assert all(p.dtype == dtype for p in loaded.parameters())
+    x, z = torch.rand(5, 12, dtype=dtype), torch.randn(5, 3, dtype=dtype)
     assert torch.equal(loaded.encode(x).mean, model.encode(x).mean)
     assert torch.equal(loaded.encode(x).stddev, model.encode(x).stddev)
     assert torch.equal(loaded.decode(z).mean, model.decode(z).mean)

@@ -73,6 +73,9 @@ def load(path, device="cpu"):
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{Path(path) / CONFIG_FILE} has an unusable \"model\" section: {error}") from None
     tensors, _ = read_tensors(Path(path) / WEIGHTS_FILE, "aevb.model")
+    dtypes = {t.dtype for t in tensors.values() if t.is_floating_point()}
+    if len(dtypes) == 1:
+        model.to(dtypes.pop())          # the saved precision: a float64 model comes back float64, unrounded
     load_state(model, tensors, Path(path) / WEIGHTS_FILE)
     return model.to(device)
 
