@@ -30,6 +30,7 @@ from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, load_sta
 from .config import VAEConfig, check_choice
 from .evaluation import evaluate_elbo
 from .files import write_bytes_atomic, write_json_atomic
+from .fused_step import fused_step
 from .model import VAE
 from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound,
                          wake_sleep_surrogate)
@@ -244,7 +245,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             loss = -bound_sum * (distributed.world_size() / len(indices))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            fused_step(optimizer)
             state.step += 1
             state.batch_in_epoch += 1
             state.samples_seen += len(indices)

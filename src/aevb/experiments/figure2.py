@@ -104,9 +104,9 @@ def _summary(records: list[dict], found, budget) -> str:
     minutes = sum(runs.values()) / 60
     lines = ["# Figure 2: AEVB against wake-sleep", "",
              f"Budget {budget} datapoints per run; MNIST grey intensities in the Bernoulli likelihood (the paper's "
-             "author's code); "
-             f"Adagrad 0.02, M = 100, L = 1, MAP weight prior, paper initialisation; {minutes:.1f} minutes of "
-             "training and evaluation in all, measured by the runs themselves.",
+             "author's code); Adagrad 0.02, M = 100, L = 1, MAP weight prior, paper initialisation; "
+             f"{minutes:.1f} minutes of training and evaluation summed over the runs, as each run measured itself "
+             "(with --jobs J the wall clock is shorter).",
              "ELBO in nats per datapoint, train / test, at the end of each run; the paper's values are read off its "
              "Figure 2 at the end of its training (≈2–3·10⁸ samples MNIST, 10⁸ Frey; SPEC §9).", "",
              "| data | Nz | AEVB (ours) | AEVB (paper) | wake-sleep (ours) | wake-sleep (paper) | samples |",
