@@ -280,6 +280,23 @@ def test_unknown_names_and_missing_files():
         datasets.load("/nowhere/data.npy")
 
 
+def test_eight_bit_intensities_are_drawn_from_random_bytes_with_the_right_law():
+    dynamic = BINARIZATIONS["dynamic"]
+    levels = torch.tensor([0, 1, 77, 128, 255])
+    x = (levels / 256).float().repeat(200_000, 1)                       # [200 000, 5]
+    prepared = dynamic.prepare(x, seed=0)
+    assert prepared.dtype == torch.uint8 and torch.equal(prepared[0], levels.to(torch.uint8))
+    drawn = dynamic.per_batch(prepared)
+    assert drawn.dtype == torch.float32 and set(drawn.unique().tolist()) <= {0.0, 1.0}
+    p = levels / 256
+    standard_error = (p * (1 - p) / len(x)).sqrt()
+    assert drawn[:, 0].sum() == 0                                        # k = 0 is never drawn
+    assert ((drawn.mean(0) - p).abs() <= 4 * standard_error).all()     # 1/256 needs the last bit of the byte
+    assert not torch.equal(drawn, dynamic.per_batch(prepared))
+    assert dynamic.prepare(x[:, :3] * 256 / 255, seed=0).dtype == torch.float32    # off the grid: a float draw
+    assert dynamic.prepare(x.double(), seed=0).dtype == torch.float64
+
+
 def test_binarisation_modes():
     x = torch.full((20_000, 3), 0.3)
     fixed = fixed_draw(x, seed=7)
