@@ -24,17 +24,22 @@ def supports(model, objective: str, estimator: str, samples: int, x: torch.Tenso
     """Whether the hand-written pass computes this training bound: estimator B, L = 1, a Bernoulli
     decoder, Dense layers whose activation has a derivative here, CPU float32 with oneDNN (products in
     float32, or in bfloat16 under autocast)."""
-    layers = [*model.encoder, model.encoder_head, *model.decoder]
     return (ONEDNN and objective == "elbo" and estimator == "B" and samples == 1
             and isinstance(model.likelihood, BernoulliHead) and x.device.type == "cpu" and x.dtype == torch.float32
             and product_dtype(x.device) in (None, torch.bfloat16)
             and all(ACTIVATIONS[layer.activation][2] and (layer.activation == "none" or ACTIVATIONS[layer.activation][1])
-                    for layer in layers))
+                    for layer in _layers(model)))
 
 
-def _backward_through(layers, activations, grad, need_input_grad: bool, dtype):
+def _layers(model) -> list:
+    """The Dense layers in forward order."""
+    return [*model.encoder, model.encoder_head, *model.decoder, model.likelihood.logits]
+
+
+def _backward_through(layers, activations, grad, need_input_grad: bool, weights: dict, dtype):
     """Gradients of Dense `layers` (in forward order) whose inputs/outputs are `activations`
-    [h_0, ..., h_n], given d/dh_n, products in `dtype`; returns ([(dW, db)] in forward order, d/dh_0 or None)."""
+    [h_0, ..., h_n], given d/dh_n, products in `dtype` with `weights[layer]` (already in it);
+    returns ([(dW, db)] in forward order, d/dh_0 or None)."""
     grads = []
     for index in range(len(layers) - 1, -1, -1):
         layer, output, inputs = layers[index], activations[index + 1], activations[index]
@@ -42,7 +47,7 @@ def _backward_through(layers, activations, grad, need_input_grad: bool, dtype):
         grad = grad if backward is None else backward(grad, output)                         # d/d(pre-activation)
         grads.append((weight_gradient(grad, inputs, dtype), grad.sum(0)))
         if index > 0 or need_input_grad:
-            grad = input_gradient(grad, layer.weight, dtype)                                        # d/d(inputs)
+            grad = input_gradient(grad, weights[layer], dtype)                                  # d/d(inputs)
     return grads[::-1], grad
 
 
@@ -52,37 +57,41 @@ class _FusedBound(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, eps, beta, model, dtype, *parameters):
+        # Each weight cast to the products' dtype once, for the forward and the backward products.
+        weights = {layer: layer.weight if dtype is None else layer.weight.to(dtype) for layer in _layers(model)}
         encoder = [x]
         for layer in model.encoder:
-            encoder.append(onednn_linear(encoder[-1], layer.weight, layer.bias, layer.activation, dtype))
-        head = onednn_linear(encoder[-1], model.encoder_head.weight, model.encoder_head.bias, dtype=dtype)  # [M, 2 Nz]
+            encoder.append(onednn_linear(encoder[-1], weights[layer], layer.bias, layer.activation, dtype))
+        head_layer = model.encoder_head
+        head = onednn_linear(encoder[-1], weights[head_layer], head_layer.bias, dtype=dtype)            # [M, 2 Nz]
         mu, log_var = head.chunk(2, dim=1)
         sigma = torch.exp(0.5 * log_var)                                                      # σ, SPEC §3
         decoder = [torch.addcmul(mu, sigma, eps)]                                            # z = μ + σ ⊙ ε
         for layer in model.decoder:
-            decoder.append(onednn_linear(decoder[-1], layer.weight, layer.bias, layer.activation, dtype))
-        logits = onednn_linear(decoder[-1], model.likelihood.logits.weight, model.likelihood.logits.bias, dtype=dtype)
+            decoder.append(onednn_linear(decoder[-1], weights[layer], layer.bias, layer.activation, dtype))
+        out_layer = model.likelihood.logits
+        logits = onednn_linear(decoder[-1], weights[out_layer], out_layer.bias, dtype=dtype)           # [M, D]
         reconstruction = -F.binary_cross_entropy_with_logits(logits, x, reduction="sum")    # Σ x l − softplus(l)
         kl = 0.5 * (mu.square() + sigma.square() - 1 - log_var).sum()
-        ctx.model, ctx.beta, ctx.dtype = model, beta, dtype
+        ctx.model, ctx.beta, ctx.dtype, ctx.weights = model, beta, dtype, weights
         ctx.save_for_backward(x, eps, mu, sigma, logits, *encoder[1:], *decoder)
         return reconstruction - beta * kl
 
     @staticmethod
     def backward(ctx, grad_output):
-        model, beta, dtype = ctx.model, ctx.beta, ctx.dtype
+        model, beta, dtype, weights = ctx.model, ctx.beta, ctx.dtype, ctx.weights
         x, eps, mu, sigma, logits, *rest = ctx.saved_tensors
         encoder, decoder = [x, *rest[:len(model.encoder)]], rest[len(model.encoder):]
         grad_logits = grad_output * (x - torch.sigmoid(logits))                               # [M, D]
         out_layer = model.likelihood.logits
-        (out_grads,), grad_h = _backward_through([out_layer], [decoder[-1], logits], grad_logits, True, dtype)
-        decoder_grads, grad_z = _backward_through(list(model.decoder), decoder, grad_h, True, dtype)
+        (out_grads,), grad_h = _backward_through([out_layer], [decoder[-1], logits], grad_logits, True, weights, dtype)
+        decoder_grads, grad_z = _backward_through(list(model.decoder), decoder, grad_h, True, weights, dtype)
         grad_mu = grad_z - grad_output * beta * mu
         grad_log_var = 0.5 * (grad_z * eps * sigma - grad_output * beta * (sigma.square() - 1))
         head_grad = torch.cat([grad_mu, grad_log_var], dim=1)                                 # [M, 2 Nz]
         (head_grads,), grad_h = _backward_through([model.encoder_head], [encoder[-1], None], head_grad,
-                                                  len(model.encoder) > 0, dtype)
-        encoder_grads, _ = (_backward_through(list(model.encoder), encoder, grad_h, False, dtype)
+                                                  len(model.encoder) > 0, weights, dtype)
+        encoder_grads, _ = (_backward_through(list(model.encoder), encoder, grad_h, False, weights, dtype)
                             if len(model.encoder) else ([], None))
         flat = [g for pair in (*encoder_grads, head_grads, *decoder_grads, out_grads) for g in pair]
         return (None, None, None, None, None, *flat)
@@ -91,6 +100,5 @@ class _FusedBound(torch.autograd.Function):
 def fused_bound_sum(model, x: torch.Tensor, noise: torch.Tensor, beta: float) -> torch.Tensor:
     """Σ_i L(x_i) for x [M, D] and ε [1, M, Nz], differentiable in every parameter; the matrix products
     in bfloat16 under a bfloat16 autocast."""
-    layers = [*model.encoder, model.encoder_head, *model.decoder, model.likelihood.logits]
-    parameters = [p for layer in layers for p in (layer.weight, layer.bias)]
+    parameters = [p for layer in _layers(model) for p in (layer.weight, layer.bias)]
     return _FusedBound.apply(x, noise[0], beta, model, product_dtype(x.device), *parameters)
