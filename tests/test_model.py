@@ -86,16 +86,18 @@ def test_deeper_networks_mirror_the_encoder():
     assert model.decode(torch.randn(2, 3)).event_shape == (10,)
 
 
-def test_under_autocast_only_the_matrix_product_is_lowered():
+def test_under_autocast_a_dense_layer_computes_in_bfloat16_and_returns_float32():
     layer = aevb.onednn.Dense(300, 50, "tanh")
     x = torch.randn(64, 300)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = layer(x)
-    product = torch.nn.functional.linear(x.bfloat16(), layer.weight.bfloat16(), layer.bias.bfloat16())
     assert y.dtype == torch.float32
-    assert torch.equal(y, torch.tanh(product.float()))
+    assert torch.equal(y, y.bfloat16().float())                   # values of bfloat16: 8 significant bits
+    # The product of the bf16-rounded inputs, accumulated exactly, then tanh: y is within rounding of it.
+    exact = torch.tanh(torch.nn.functional.linear(*(t.bfloat16().double() for t in (x, layer.weight, layer.bias))))
+    assert torch.allclose(y.double(), exact, rtol=2 ** -8, atol=1e-6)
     full = layer(x)
-    # bf16 keeps 8 bits of the mantissa: a sum of 300 products of N(0,1)·U(±1/√300) is off by ~1e-2.
+    # Rounding x and W to 8 bits moves a sum of 300 products of N(0,1)·U(±1/√300) by ~1e-2.
     assert 1e-4 < (y - full).abs().max() < 0.1
 
 

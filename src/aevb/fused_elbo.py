@@ -8,7 +8,8 @@ M = 100, is as large as the matrix products themselves. This function computes t
 
 and its exact gradient with the same matrix products (oneDNN, `onednn.py`) and a handful of elementwise
 operations. `tests/test_fused_elbo.py` checks bound and gradients against autograd on `objectives.elbo`.
-Under a bfloat16 `torch.autocast` the matrix products run in bfloat16 and nothing else does, as in `Dense`.
+Under a bfloat16 `torch.autocast` the layers' products and activations run in bfloat16, as in `Dense`;
+the hidden activations are kept in bfloat16, everything else (μ, σ, z, logits, the bound) in float32.
 """
 
 from __future__ import annotations
@@ -38,16 +39,17 @@ def _layers(model) -> list:
 
 def _backward_through(layers, activations, grad, need_input_grad: bool, weights: dict, dtype):
     """Gradients of Dense `layers` (in forward order) whose inputs/outputs are `activations`
-    [h_0, ..., h_n], given d/dh_n, products in `dtype` with `weights[layer]` (already in it);
-    returns ([(dW, db)] in forward order, d/dh_0 or None)."""
+    [h_0, ..., h_n], given d/dh_n (float32), products in `dtype` with `weights[layer]` (already in it);
+    returns ([(dW, db)] in forward order, d/dh_0 or None), in float32."""
     grads = []
     for index in range(len(layers) - 1, -1, -1):
         layer, output, inputs = layers[index], activations[index + 1], activations[index]
         backward = ACTIVATIONS[layer.activation][1]
-        grad = grad if backward is None else backward(grad, output)                         # d/d(pre-activation)
-        grads.append((weight_gradient(grad, inputs, dtype), grad.sum(0)))
+        grad = grad if backward is None else backward(grad, output.to(grad.dtype))        # d/d(pre-activation)
+        lowered = grad if dtype is None else grad.to(dtype)                                 # cast once, used twice
+        grads.append((weight_gradient(lowered, inputs, dtype).to(grad.dtype), grad.sum(0)))
         if index > 0 or need_input_grad:
-            grad = input_gradient(grad, weights[layer], dtype)                                  # d/d(inputs)
+            grad = input_gradient(lowered, weights[layer], dtype).to(grad.dtype)           # d/d(inputs)
     return grads[::-1], grad
 
 
@@ -59,32 +61,34 @@ class _FusedBound(torch.autograd.Function):
     def forward(ctx, x, eps, beta, model, dtype, *parameters):
         # Each weight cast to the products' dtype once, for the forward and the backward products.
         weights = {layer: layer.weight if dtype is None else layer.weight.to(dtype) for layer in _layers(model)}
-        encoder = [x]
+        lowered = (lambda h: h) if dtype is None else (lambda h: h.to(dtype))
+        encoder = [lowered(x)]                                                                # h_0 = x
         for layer in model.encoder:
             encoder.append(onednn_linear(encoder[-1], weights[layer], layer.bias, layer.activation, dtype))
         head_layer = model.encoder_head
-        head = onednn_linear(encoder[-1], weights[head_layer], head_layer.bias, dtype=dtype)            # [M, 2 Nz]
+        head = onednn_linear(encoder[-1], weights[head_layer], head_layer.bias, dtype=dtype).to(x.dtype)  # [M, 2 Nz]
         mu, log_var = head.chunk(2, dim=1)
         sigma = torch.exp(0.5 * log_var)                                                      # σ, SPEC §3
-        decoder = [torch.addcmul(mu, sigma, eps)]                                            # z = μ + σ ⊙ ε
+        decoder = [lowered(torch.addcmul(mu, sigma, eps))]                                  # z = μ + σ ⊙ ε
         for layer in model.decoder:
             decoder.append(onednn_linear(decoder[-1], weights[layer], layer.bias, layer.activation, dtype))
         out_layer = model.likelihood.logits
-        logits = onednn_linear(decoder[-1], weights[out_layer], out_layer.bias, dtype=dtype)           # [M, D]
+        logits = onednn_linear(decoder[-1], weights[out_layer], out_layer.bias, dtype=dtype).to(x.dtype)  # [M, D]
         reconstruction = -F.binary_cross_entropy_with_logits(logits, x, reduction="sum")    # Σ x l − softplus(l)
         kl = 0.5 * (mu.square() + sigma.square() - 1 - log_var).sum()
         ctx.model, ctx.beta, ctx.dtype, ctx.weights = model, beta, dtype, weights
-        ctx.save_for_backward(x, eps, mu, sigma, logits, *encoder[1:], *decoder)
+        ctx.save_for_backward(x, eps, mu, sigma, logits, *encoder, *decoder)
         return reconstruction - beta * kl
 
     @staticmethod
     def backward(ctx, grad_output):
         model, beta, dtype, weights = ctx.model, ctx.beta, ctx.dtype, ctx.weights
         x, eps, mu, sigma, logits, *rest = ctx.saved_tensors
-        encoder, decoder = [x, *rest[:len(model.encoder)]], rest[len(model.encoder):]
+        encoder, decoder = rest[:len(model.encoder) + 1], rest[len(model.encoder) + 1:]
         grad_logits = grad_output * (x - torch.sigmoid(logits))                               # [M, D]
         out_layer = model.likelihood.logits
-        (out_grads,), grad_h = _backward_through([out_layer], [decoder[-1], logits], grad_logits, True, weights, dtype)
+        (out_grads,), grad_h = _backward_through([out_layer], [decoder[-1], logits], grad_logits, True, weights,
+                                                 dtype)
         decoder_grads, grad_z = _backward_through(list(model.decoder), decoder, grad_h, True, weights, dtype)
         grad_mu = grad_z - grad_output * beta * mu
         grad_log_var = 0.5 * (grad_z * eps * sigma - grad_output * beta * (sigma.square() - 1))

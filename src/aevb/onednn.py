@@ -6,9 +6,10 @@ fast as the MKL `addmm` that `nn.Linear` calls, at fp32 accuracy. `Dense` is an 
 parameters, same state_dict) with an activation, whose forward and backward use it for CPU float32
 inputs, and plain PyTorch everywhere else (GPUs, float64, a build without the operator).
 
-Under `torch.autocast` (training's `precision="bf16"`) only the matrix product runs in the autocast
-dtype: its result is cast back to the input's dtype before the activation, so that everything else —
-activations, log-likelihoods, the KL, their sums over hundreds of pixels — keeps full precision.
+Under `torch.autocast` (training's `precision="bf16"`) a layer's product runs in the autocast dtype,
+and on oneDNN its activation too (on the float32 accumulator, before the result is rounded); the layer
+returns its input's dtype, so that everything outside the layers — log-likelihoods, the KL, their sums
+over hundreds of pixels — keeps full precision.
 """
 
 from __future__ import annotations
@@ -45,41 +46,40 @@ def product_dtype(device: torch.device) -> torch.dtype | None:
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                   activation: str = "none", dtype: torch.dtype | None = None) -> torch.Tensor:
     """activation(x Wᵀ + b) for x [S, in], W [out, in] (any strides) → [S, out]; activation fusable.
-    With `dtype` (bfloat16) the product runs in it and is cast back to x's dtype before the activation."""
-    if dtype is None or dtype == x.dtype:
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
-    bias = None if bias is None else bias.to(dtype)
-    product = torch.ops.mkldnn._linear_pointwise(x.to(dtype), weight.to(dtype), bias, "none", [], "")
-    return ACTIVATIONS[activation][0](product.to(x.dtype))
+    With `dtype` (bfloat16) the inputs are cast to it and the result is in it."""
+    if dtype is not None:
+        x, weight, bias = x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype)
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
 
 
 SMALL = 100_000   # weights with fewer entries than this: MKL's mm is faster than oneDNN (measured here)
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
-    return torch.mm(a, b) if dtype is None else torch.mm(a.to(dtype), b.to(dtype)).to(a.dtype)
+    return torch.mm(a, b) if dtype is None else torch.mm(a.to(dtype), b.to(dtype))
 
 
 def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in] (the product in `dtype`)."""
+    """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in] (computed and returned in `dtype`)."""
     if grad.shape[1] * inputs.shape[1] < SMALL:
         return _mm(grad.t(), inputs, dtype)
     return onednn_linear(grad.t(), inputs.t(), None, dtype=dtype)
 
 
 def input_gradient(grad: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """dL/dx = grad W for grad [S, out], W [out, in] → [S, in] (the product in `dtype`)."""
+    """dL/dx = grad W for grad [S, out], W [out, in] → [S, in] (computed and returned in `dtype`)."""
     if weight.numel() < SMALL:
         return _mm(grad, weight, dtype)
     return onednn_linear(grad, weight.t(), None, dtype=dtype)
 
 
 class _DenseFunction(torch.autograd.Function):
-    """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too, all three in `dtype`."""
+    """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too, all three in `dtype`;
+    y and the gradients in the dtypes of x and W."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, activation, dtype):
-        y = onednn_linear(x, weight, bias, activation, dtype)
+        y = onednn_linear(x, weight, bias, activation, dtype).to(x.dtype)
         ctx.activation, ctx.dtype = activation, dtype
         ctx.save_for_backward(x, weight, y)
         return y
@@ -89,8 +89,8 @@ class _DenseFunction(torch.autograd.Function):
         x, weight, y = ctx.saved_tensors
         backward = ACTIVATIONS[ctx.activation][1]
         grad_a = grad_y if backward is None else backward(grad_y, y)          # through the activation
-        grad_x = input_gradient(grad_a, weight, ctx.dtype) if ctx.needs_input_grad[0] else None   # [S, in]
-        return grad_x, weight_gradient(grad_a, x, ctx.dtype), grad_a.sum(0), None, None
+        grad_x = input_gradient(grad_a, weight, ctx.dtype).to(x.dtype) if ctx.needs_input_grad[0] else None
+        return grad_x, weight_gradient(grad_a, x, ctx.dtype).to(weight.dtype), grad_a.sum(0), None, None
 
 
 class Dense(nn.Linear):
