@@ -57,12 +57,29 @@ class Objective(nn.Module):
         self.model, self.config = model, config
         self.bound = OBJECTIVES[config.objective][1]
 
+    def fused(self, x: torch.Tensor) -> bool:
+        """Whether the hand-written pass computes this bound for x."""
+        config = self.config
+        return fused_elbo.supports(self.model, config.objective, config.estimator, config.samples, x)
+
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Σ over the rows of x [B, D] of the bound: a scalar (by the hand-written pass where it applies)."""
-        config = self.config
-        if fused_elbo.supports(self.model, config.objective, config.estimator, config.samples, x):
-            return fused_elbo.fused_bound_sum(self.model, x, noise, config.beta)
-        return self.bound(self.model, x, config, noise).sum()
+        if self.fused(x):
+            return fused_elbo.fused_bound_sum(self.model, x, noise, self.config.beta)
+        return self.bound(self.model, x, self.config, noise).sum()
+
+
+def _bound_and_gradients(objective, x: torch.Tensor, noise: torch.Tensor, scale: float, autocast) -> torch.Tensor:
+    """Σ of the training bound over the rows of x [B, D], with every parameter's .grad set to
+    scale · ∂Σ/∂θ: straight from the hand-written pass where it applies and no DistributedDataParallel
+    hook waits for the graph (the same numbers, without autograd's engine), else by autograd."""
+    with autocast:
+        if isinstance(objective, Objective) and objective.fused(x):
+            return fused_elbo.bound_and_gradients(objective.model, x, noise, objective.config.beta, scale)
+        bound_sum = objective(x, noise)
+    objective.zero_grad(set_to_none=True)
+    (bound_sum * scale).backward()
+    return bound_sum.detach()
 
 
 def _next_linear(samples_seen: int, config: "TrainConfig", n_train: int) -> int:
@@ -239,12 +256,10 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             x = binarization.per_batch(train_x[indices])                          # [M, D]
             noise = torch.randn(draws, len(indices), latent_dim, device=device)   # ε [L, M, Nz]
             rows = distributed.my_rows(len(indices))
-            with autocast:
-                bound_sum = objective(x[rows], noise[:, rows])
-            # DDP averages gradients over the W processes: W·Σ_rows / M makes that the global mean.
-            loss = -bound_sum * (distributed.world_size() / len(indices))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # The loss is −mean bound; DDP averages gradients over the W processes: −W·Σ_rows / M makes
+            # that the global mean.
+            scale = -distributed.world_size() / len(indices)
+            bound_sum = _bound_and_gradients(objective, x[rows], noise[:, rows], scale, autocast)
             fused_step(optimizer)
             state.step += 1
             state.batch_in_epoch += 1
@@ -252,7 +267,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             if state.batch_in_epoch == len(batches):
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
             bar.update(len(indices))
-            running_bound += bound_sum.detach() / max(1, rows.stop - rows.start)
+            running_bound += bound_sum / max(1, rows.stop - rows.start)
             running_count += 1
             if not bar.disable and state.step % 50 == 0:
                 bar.set_postfix_str(f"bound {running_bound.item() / running_count:.2f}")
