@@ -2,12 +2,13 @@
 and the backward pass written out by hand, for the training loop on the CPU.
 
 Autograd and torch.distributions cost a fixed overhead per operation that, at the paper's minibatch of
-M = 100, is as large as the matrix products themselves. This function computes the same bound
+M = 100, is as large as the matrix products themselves. This module computes the same bound
 
     L(x) = Σ_d [x_d l_d − softplus(l_d)] − β · ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²),  z = μ + σ ⊙ ε,
 
 and its exact gradient with the same matrix products (oneDNN, `onednn.py`) and a handful of elementwise
-operations. `tests/test_fused_elbo.py` checks bound and gradients against autograd on `objectives.elbo`.
+operations: `fused_bound_sum` as an autograd function, `bound_and_gradients` straight into each .grad.
+`tests/test_fused_elbo.py` checks bound and gradients against autograd on `objectives.elbo`.
 Under a bfloat16 `torch.autocast` the layers' products and activations run in bfloat16, as in `Dense`;
 the hidden activations are kept in bfloat16, everything else (μ, σ, z, logits, the bound) in float32.
 """
