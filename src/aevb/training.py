@@ -37,7 +37,7 @@ from .objectives import (ESTIMATORS, autoencoder_reconstruction, elbo, iwae_boun
 from .pictures import samples_png
 from .randomness import epoch_order, restore_rng_state, rng_state_tensors
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}   # the dtype of the training step's matrix products
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}   # the autocast dtype of the training step's layers
 OPTIMIZERS = {"adam": (torch.optim.Adam, 1e-3), "adagrad": (torch.optim.Adagrad, 0.02)}
 OBJECTIVES = {   # name → (draws of z per datapoint, the bound maximised per datapoint [B] given ε [draws, B, Nz])
     "elbo": (lambda config: config.samples,
@@ -127,7 +127,7 @@ class TrainConfig:
     eval_spacing: str = "linear"
     seed: int = 0
     device: str = "cpu"
-    precision: str = "fp32"             # "bf16": the training step's matrix products under autocast
+    precision: str = "fp32"             # "bf16": the training step's layers under autocast (onednn.py)
 
     def __post_init__(self) -> None:
         check_choice("precision", self.precision, PRECISIONS)
