@@ -39,9 +39,10 @@ class NoBinarization:
 
 def eight_bit_levels(x: torch.Tensor) -> torch.Tensor | None:
     """k = 256·x as uint8 when x is float32 and every intensity is such a k/256 with k < 256, else None."""
+    if x.dtype != torch.float32 or float(x.min()) < 0 or float(x.max()) >= 1:
+        return None
     levels = x * 256
-    on_the_grid = bool((levels == levels.round()).all()) and float(x.min()) >= 0 and float(x.max()) < 1
-    return levels.to(torch.uint8) if x.dtype == torch.float32 and on_the_grid else None
+    return levels.to(torch.uint8) if bool((levels == levels.round()).all()) else None
 
 
 def bernoulli_bytes(levels: torch.Tensor) -> torch.Tensor:

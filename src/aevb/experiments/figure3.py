@@ -2,8 +2,8 @@
 training datapoints seen, on a small training set (N_train = 1000) and the full one (50 000).
 
 MNIST, Nz = 3, one hidden layer of 100 tanh units, the paper's initialisation, Adagrad 0.02, M = 100,
-L = 1, MAP weight prior, MNIST treated as in `figure2` (grey intensities). MCEM as `aevb.baselines.mcem` (one HMC
-transition of 10 leapfrog steps per E-step, 5 updates of θ). Training stops at a few stages
+L = 1, MAP weight prior, MNIST treated as in `figure2` (grey intensities). MCEM as `aevb.baselines.mcem`
+(one HMC transition of 10 leapfrog steps per E-step, 5 updates of θ). Training stops at a few stages
 budget·10^(−j/2); at each, log p(x) is estimated by the paper's own estimator (Appendix D,
 `marginal_likelihood_hmc`) on the first training and test points: 1000 of each with 500 HMC draws after
 500 burn-in at `--budget paper`, 100 with 50 after 50 otherwise, so that the default run fits in 15
@@ -78,7 +78,8 @@ def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int 
 def _plan(out: Path, n: int, method: str, budget: int, data_dir) -> runs.PlannedRun:
     config = TrainConfig(data="mnist", data_dir=None if data_dir is None else str(data_dir),
                          binarize=figure2.MNIST_BINARIZATION, objective=OBJECTIVES.get(method, "elbo"),
-                         optimizer="adagrad", weight_prior=True, n_train=n, epochs=None, max_samples=budget, eval_every=budget, seed=0)
+                         optimizer="adagrad", weight_prior=True, n_train=n, epochs=None, max_samples=budget,
+                         eval_every=budget, seed=0)
     return runs.PlannedRun(out / f"n{n}-{method}", config, MODEL, {"n_train": n, "method": method})
 
 
@@ -125,7 +126,8 @@ def _summary(records: list[dict], budget: int, points: int, hmc_draws: int) -> s
     lines = ["# Figure 3: AEVB, wake-sleep and Monte Carlo EM", "",
              f"Budget {budget:,} datapoints per run; MNIST grey intensities in the Bernoulli likelihood (as figure2); "
              f"Nz = 3, 100 tanh units, Adagrad 0.02, M = 100, MAP weight prior. log p(x) by the paper's Appendix D "
-             f"estimator ({hmc_draws} HMC draws after {hmc_draws} burn-in) on the first {points} training and test points.",
+             f"estimator ({hmc_draws} HMC draws after {hmc_draws} burn-in) on the first {points} training and test "
+             "points.",
              "The paper's values are read off its Figure 3 after 6·10⁷ (N = 1000) and ≈6.8·10⁷ (N = 50 000) "
              "datapoints (SPEC §9).", "",
              "| N_train | method | ours: train / test | paper: train / test | samples |", "|---|---|---|---|---|"]
