@@ -25,11 +25,11 @@ from aevb.importance import importance_sampling
 
 @torch.no_grad()
 def plain_loop(model, x: torch.Tensor, k: int) -> torch.Tensor:
-    aevb.onednn.ONEDNN, saved = False, aevb.onednn.ONEDNN
+    aevb.dense.ONEDNN_FP32, saved = False, aevb.dense.ONEDNN_FP32    # MKL's addmm, as nn.Linear
     try:
         return _plain_loop(model, x, k)
     finally:
-        aevb.onednn.ONEDNN = saved
+        aevb.dense.ONEDNN_FP32 = saved
 
 
 def _plain_loop(model, x: torch.Tensor, k: int) -> torch.Tensor:

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 import aevb
-from aevb import fused_elbo, onednn
+from aevb import dense, fused_elbo
 
-pytestmark = pytest.mark.skipif(not onednn.ONEDNN, reason="the fused pass needs oneDNN's linear")
+native_bf16 = pytest.mark.skipif(not dense.ONEDNN_BF16, reason="this CPU has no native bfloat16 products "
+                                 "(AVX512_BF16 or AMX); the fused pass then leaves bf16 to autograd")
 
 
 @pytest.mark.parametrize("options, beta", [
@@ -36,6 +37,7 @@ def test_bound_and_gradients_equal_autograd(options, beta):
         assert torch.allclose(fused_grads[name], p.grad, atol=2e-4 * scale, rtol=1e-4), name
 
 
+@native_bf16
 def test_under_bf16_autocast_it_equals_autograd_through_dense_layers_under_autocast():
     """Both lower the matrix products alone to bfloat16; the fused pass must do the same arithmetic."""
     torch.manual_seed(0)
@@ -61,7 +63,7 @@ def test_under_bf16_autocast_it_equals_autograd_through_dense_layers_under_autoc
         assert torch.allclose(fused_grads[name], grad, atol=2e-4 * scale, rtol=2 ** -7), name
 
 
-@pytest.mark.parametrize("precision", [None, torch.bfloat16])
+@pytest.mark.parametrize("precision", [None, pytest.param(torch.bfloat16, marks=native_bf16)])
 def test_the_direct_gradients_are_what_backward_leaves_bit_for_bit(precision):
     torch.manual_seed(0)
     model = aevb.VAE(784, 20, hidden=(500,))
@@ -88,3 +90,5 @@ def test_other_objectives_take_the_general_path():
     assert not fused_elbo.supports(model.double(), "elbo", "B", 1, x.double())
     assert not fused_elbo.supports(aevb.VAE(10, 2, likelihood="gaussian"), "elbo", "B", 1, x)
     assert not fused_elbo.supports(aevb.VAE(10, 2, activation="elu"), "elbo", "B", 1, x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fused_elbo.supports(model, "elbo", "B", 1, x) == dense.ONEDNN_BF16

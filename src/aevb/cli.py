@@ -25,7 +25,7 @@ from .files import write_json_atomic
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .model import VAE
 from .networks import INITIALISATIONS
-from .onednn import ACTIVATIONS
+from .dense import ACTIVATIONS
 from .objectives import ESTIMATORS
 from .reported_data import reported_split
 from .training import EVALUATION_SEED, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig, resume, train

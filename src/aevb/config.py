@@ -47,7 +47,7 @@ class VAEConfig:
         # Names are checked against the registries that use them, so that a new entry needs no edit here.
         from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
         from .networks import INITIALISATIONS
-        from .onednn import ACTIVATIONS
+        from .dense import ACTIVATIONS
 
         for name, registry in (
             ("activation", ACTIVATIONS),

@@ -6,7 +6,7 @@ M = 100, is as large as the matrix products themselves. This module computes the
 
     L(x) = Σ_d [x_d l_d − softplus(l_d)] − β · ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²),  z = μ + σ ⊙ ε,
 
-and its exact gradient with the same matrix products (oneDNN, `onednn.py`) and a handful of elementwise
+and its exact gradient with the same matrix products (`dense.py`) and a handful of elementwise
 operations: `fused_bound_sum` as an autograd function, `bound_and_gradients` straight into each .grad.
 `tests/test_fused_elbo.py` checks bound and gradients against autograd on `objectives.elbo`.
 Under a bfloat16 `torch.autocast` the layers' products and activations run in bfloat16, as in `Dense`;
@@ -19,16 +19,16 @@ import torch
 import torch.nn.functional as F
 
 from .likelihoods import BernoulliHead
-from .onednn import ACTIVATIONS, ONEDNN, input_gradient, onednn_linear, product_dtype, weight_gradient
+from .dense import ACTIVATIONS, ONEDNN_BF16, input_gradient, linear, product_dtype, weight_gradient
 
 
 def supports(model, objective: str, estimator: str, samples: int, x: torch.Tensor) -> bool:
     """Whether the hand-written pass computes this training bound: estimator B, L = 1, a Bernoulli
-    decoder, Dense layers whose activation has a derivative here, CPU float32 with oneDNN (products in
-    float32, or in bfloat16 under autocast)."""
-    return (ONEDNN and objective == "elbo" and estimator == "B" and samples == 1
+    decoder, Dense layers whose activation has a derivative here, CPU float32 (products in float32, or in
+    bfloat16 under autocast on a CPU with native bfloat16 products)."""
+    return (objective == "elbo" and estimator == "B" and samples == 1
             and isinstance(model.likelihood, BernoulliHead) and x.device.type == "cpu" and x.dtype == torch.float32
-            and product_dtype(x.device) in (None, torch.bfloat16)
+            and (product_dtype(x.device) is None or (product_dtype(x.device) == torch.bfloat16 and ONEDNN_BF16))
             and all(ACTIVATIONS[layer.activation][2] and (layer.activation == "none" or ACTIVATIONS[layer.activation][1])
                     for layer in _layers(model)))
 
@@ -62,16 +62,16 @@ def _bound(x, eps, beta, model, dtype) -> tuple[torch.Tensor, dict]:
     lowered = (lambda h: h) if dtype is None else (lambda h: h.to(dtype))
     encoder = [lowered(x)]                                                                    # h_0 = x
     for layer in model.encoder:
-        encoder.append(onednn_linear(encoder[-1], weights[layer], layer.bias, layer.activation, dtype))
+        encoder.append(linear(encoder[-1], weights[layer], layer.bias, layer.activation, dtype))
     head_layer = model.encoder_head
-    head = onednn_linear(encoder[-1], weights[head_layer], head_layer.bias, dtype=dtype).to(x.dtype)  # [M, 2 Nz]
+    head = linear(encoder[-1], weights[head_layer], head_layer.bias, dtype=dtype).to(x.dtype)  # [M, 2 Nz]
     mu, log_var = head.chunk(2, dim=1)
     sigma = torch.exp(0.5 * log_var)                                                          # σ, SPEC §3
     decoder = [lowered(torch.addcmul(mu, sigma, eps))]                                      # z = μ + σ ⊙ ε
     for layer in model.decoder:
-        decoder.append(onednn_linear(decoder[-1], weights[layer], layer.bias, layer.activation, dtype))
+        decoder.append(linear(decoder[-1], weights[layer], layer.bias, layer.activation, dtype))
     out_layer = model.likelihood.logits
-    logits = onednn_linear(decoder[-1], weights[out_layer], out_layer.bias, dtype=dtype).to(x.dtype)  # [M, D]
+    logits = linear(decoder[-1], weights[out_layer], out_layer.bias, dtype=dtype).to(x.dtype)  # [M, D]
     reconstruction = -F.binary_cross_entropy_with_logits(logits, x, reduction="sum")        # Σ x l − softplus(l)
     kl = 0.5 * (mu.square() + sigma.square() - 1 - log_var).sum()
     saved = dict(model=model, beta=beta, dtype=dtype, weights=weights, x=x, eps=eps, mu=mu, sigma=sigma,

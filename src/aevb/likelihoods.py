@@ -14,7 +14,7 @@ from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
 from .config import VAEConfig
-from .onednn import Dense
+from .dense import Dense
 
 
 class BernoulliHead(nn.Module):

@@ -9,7 +9,7 @@ from torch.distributions import Distribution, Independent, Normal
 from .config import VAEConfig
 from .likelihoods import LIKELIHOODS
 from .networks import INITIALISATIONS, mlp, out_features
-from .onednn import Dense
+from .dense import Dense
 
 
 class VAE(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .onednn import Dense
+from .dense import Dense
 
 def mlp(in_features: int, widths: tuple[int, ...], activation: str) -> nn.Sequential:
     """One Dense layer (linear map, then `activation`) per width. No widths gives the identity (a

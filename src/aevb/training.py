@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from . import datasets, distributed, fused_elbo
+from . import datasets, dense, distributed, fused_elbo
 from .binarization import BINARIZATIONS
 from .checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, load_state, model_config_document,
                          optimizer_from_tensors, optimizer_to_tensors, read_config, read_tensors, save_weights,
@@ -127,7 +127,7 @@ class TrainConfig:
     eval_spacing: str = "linear"
     seed: int = 0
     device: str = "cpu"
-    precision: str = "fp32"             # "bf16": the training step's layers under autocast (onednn.py)
+    precision: str = "fp32"             # "bf16": the training step's layers under autocast (dense.py)
 
     def __post_init__(self) -> None:
         check_choice("precision", self.precision, PRECISIONS)
@@ -247,6 +247,9 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     running_bound, running_count = torch.zeros((), device=device), 0
     low_precision = PRECISIONS[config.precision]
     autocast = torch.autocast(device.type, dtype=low_precision or torch.float32, enabled=low_precision is not None)
+    if low_precision is torch.bfloat16 and device.type == "cpu" and not dense.ONEDNN_BF16 and main:
+        report("note: this CPU has no native bfloat16 products (AVX512_BF16 or AMX); PyTorch emulates them, "
+            "slower than --precision fp32")
 
     model.train()
     while state.samples_seen < budget:

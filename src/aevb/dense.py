@@ -1,15 +1,22 @@
-"""Dense layers — activation(x Wᵀ + b) — computed by oneDNN on the CPU.
+"""Dense layers — activation(x Wᵀ + b) — and the matrix-product kernels they run on the CPU.
 
-`torch.ops.mkldnn._linear_pointwise` is oneDNN's fp32 linear with the activation fused into it (the
-kernel torch.compile uses for CPU linears). On this project's AVX-512 machine it runs about twice as
-fast as the MKL `addmm` that `nn.Linear` calls, at fp32 accuracy. `Dense` is an `nn.Linear` (same
-parameters, same state_dict) with an activation, whose forward and backward use it for CPU float32
-inputs, and plain PyTorch everywhere else (GPUs, float64, a build without the operator).
+Two kernels compute a float32 layer on the CPU: oneDNN's linear with the activation fused into it
+(`torch.ops.mkldnn._linear_pointwise`, the kernel torch.compile uses for CPU linears) and MKL's GEMM
+(`addmm`, what `nn.Linear` calls). Which is faster depends on the CPU, so each product goes to the faster
+one, chosen by the instruction set PyTorch dispatches to (`torch.backends.cpu.get_cpu_capability()`):
+
+- AVX-512: oneDNN, about twice as fast as MKL at the paper's MNIST shapes (measured on an AMD EPYC with
+  AVX-512);
+- AVX2 and anything else: MKL, about 1.3× faster than oneDNN there (measured on an AMD EPYC, Zen 3).
+
+`Dense` is an `nn.Linear` (same parameters, same state_dict) with an activation, whose forward and
+backward use these kernels for CPU float32 inputs, and plain PyTorch everywhere else (GPUs, float64).
 
 Under `torch.autocast` (training's `precision="bf16"`) a layer's product runs in the autocast dtype,
-and on oneDNN its activation too (on the float32 accumulator, before the result is rounded); the layer
+and its activation too (on oneDNN, on the float32 accumulator before the result is rounded); the layer
 returns its input's dtype, so that everything outside the layers — log-likelihoods, the KL, their sums
-over hundreds of pixels — keeps full precision.
+over hundreds of pixels — keeps full precision. oneDNN has bfloat16 kernels only on CPUs with
+AVX512_BF16 or AMX (`ONEDNN_BF16`); elsewhere PyTorch emulates bfloat16 products, slower than float32.
 """
 
 from __future__ import annotations
@@ -31,11 +38,9 @@ ACTIVATIONS = {
 }
 
 
-def onednn_available() -> bool:
-    return hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
-
-
-ONEDNN = onednn_available()
+ONEDNN = hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
+ONEDNN_FP32 = ONEDNN and torch.backends.cpu.get_cpu_capability() == "AVX512"   # float32 products to oneDNN
+ONEDNN_BF16 = ONEDNN and torch.ops.mkldnn._is_mkldnn_bf16_supported()         # native bfloat16 products
 
 
 def product_dtype(device: torch.device) -> torch.dtype | None:
@@ -43,13 +48,24 @@ def product_dtype(device: torch.device) -> torch.dtype | None:
     return torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
 
 
-def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                  activation: str = "none", dtype: torch.dtype | None = None) -> torch.Tensor:
-    """activation(x Wᵀ + b) for x [S, in], W [out, in] (any strides) → [S, out]; activation fusable.
-    With `dtype` (bfloat16) the inputs are cast to it and the result is in it."""
+def _onednn_for(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
+    """Whether products of x in `dtype` (None: x's) go to oneDNN: CPU float32 or bfloat16 where faster."""
+    if x.device.type != "cpu":
+        return False
+    return ONEDNN_FP32 and x.dtype == torch.float32 if dtype is None else ONEDNN_BF16 and dtype == torch.bfloat16
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+           activation: str = "none", dtype: torch.dtype | None = None) -> torch.Tensor:
+    """activation(x Wᵀ + b) for x [S, in], W [out, in] (any strides) → [S, out], on the CPU by its faster
+    kernel. With `dtype` (bfloat16) the inputs are cast to it and the result is in it."""
+    onednn = _onednn_for(x, dtype)
     if dtype is not None:
         x, weight, bias = x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype)
-    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
+    if onednn:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, activation, [], "")
+    product = torch.mm(x, weight.t()) if bias is None else torch.addmm(bias, x, weight.t())
+    return ACTIVATIONS[activation][0](product)
 
 
 SMALL = 100_000   # weights with fewer entries than this: MKL's mm is faster than oneDNN (measured here)
@@ -61,25 +77,25 @@ def _mm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None) -> torch.Te
 
 def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in] (computed and returned in `dtype`)."""
-    if grad.shape[1] * inputs.shape[1] < SMALL:
+    if grad.shape[1] * inputs.shape[1] < SMALL or not _onednn_for(grad, dtype):
         return _mm(grad.t(), inputs, dtype)
-    return onednn_linear(grad.t(), inputs.t(), None, dtype=dtype)
+    return linear(grad.t(), inputs.t(), None, dtype=dtype)
 
 
 def input_gradient(grad: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """dL/dx = grad W for grad [S, out], W [out, in] → [S, in] (computed and returned in `dtype`)."""
-    if weight.numel() < SMALL:
+    if weight.numel() < SMALL or not _onednn_for(grad, dtype):
         return _mm(grad, weight, dtype)
-    return onednn_linear(grad, weight.t(), None, dtype=dtype)
+    return linear(grad, weight.t(), None, dtype=dtype)
 
 
 class _DenseFunction(torch.autograd.Function):
-    """y = act(x Wᵀ + b) with both products of the backward pass in oneDNN too, all three in `dtype`;
+    """y = act(x Wᵀ + b) with the products of the backward pass on the same kernels, all three in `dtype`;
     y and the gradients in the dtypes of x and W."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, activation, dtype):
-        y = onednn_linear(x, weight, bias, activation, dtype).to(x.dtype)
+        y = linear(x, weight, bias, activation, dtype).to(x.dtype)
         ctx.activation, ctx.dtype = activation, dtype
         ctx.save_for_backward(x, weight, y)
         return y
@@ -103,12 +119,12 @@ class Dense(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         function, _, fusable = ACTIVATIONS[self.activation]
         lowered = product_dtype(x.device)
-        if ONEDNN and fusable and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2:
+        if (fusable and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2
+                and (lowered is None or ONEDNN_BF16)):
             rows = _DenseFunction.apply(x.reshape(-1, x.shape[-1]), self.weight, self.bias, self.activation, lowered)
             return rows.view(*x.shape[:-1], rows.shape[-1])
-        if lowered is not None:       # autocast computes F.linear in its dtype; the rest stays in x's
-            return function(F.linear(x, self.weight, self.bias).to(x.dtype))
-        return function(F.linear(x, self.weight, self.bias))
+        # Autocast computes F.linear in its dtype, the activation follows in it; the rest stays in x's.
+        return function(F.linear(x, self.weight, self.bias)).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.activation}"
