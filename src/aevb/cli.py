@@ -113,9 +113,10 @@ def add_train_parser(verbs) -> None:
     optimisation.add_argument("--seed", type=int, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
     optimisation.add_argument("--precision", choices=sorted(PRECISIONS),
-                              help="bf16: the training step's layers (product and, on the CPU, activation) in "
-                                   "bfloat16 under autocast; the bound's terms, their sums and every evaluation "
-                                   "in fp32 (default: fp32)")
+                              help="bf16: the training step's layers (product and activation) in bfloat16 "
+                                   "under autocast; the bound's terms, their sums and every evaluation in fp32. "
+                                   "Pays only on GPUs and on CPUs with AVX512_BF16 or AMX; elsewhere PyTorch "
+                                   "emulates it, slower than fp32 (default: fp32)")
     run = p.add_argument_group("run")
     run.add_argument("--out", type=Path, help="run directory to create (default: runs/DATA-TIME)")
     run.add_argument("--resume", type=Path, metavar="RUN",
