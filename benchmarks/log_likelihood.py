@@ -1,8 +1,8 @@
 """Time aevb's importance-sampled log p(x) against a straightforward loop, in one process.
 
 The plain reference is what one writes first: for each test image, draw all k samples at once, score
-them with `model.decode(z).log_prob(x)` and take a logsumexp — with the layers computed by plain
-`F.linear` (MKL), as `nn.Linear` computes them, not by aevb's oneDNN path. Both run on the same model and images;
+them with `model.decode(z).log_prob(x)` and take a logsumexp — with the layers' products on MKL, as
+`nn.Linear` computes them, even where aevb would use oneDNN (AVX-512). Both run on the same model and images;
 the script prints each time, the ratio, the time projected to the whole 10 000-image test set, and the
 mean estimates (which must agree within their standard errors).
 
