@@ -249,7 +249,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     autocast = torch.autocast(device.type, dtype=low_precision or torch.float32, enabled=low_precision is not None)
     if low_precision is torch.bfloat16 and device.type == "cpu" and not dense.ONEDNN_BF16 and main:
         report("note: this CPU has no native bfloat16 products (AVX512_BF16 or AMX); PyTorch emulates them, "
-            "slower than --precision fp32")
+               "slower than --precision fp32")
 
     model.train()
     while state.samples_seen < budget:
