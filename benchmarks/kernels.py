@@ -74,9 +74,10 @@ def main():
     print(f"CPU: {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"aevb sends float32 products to {'oneDNN' if dense.ONEDNN_FP32 else 'MKL'}")
 
-    timings = {name: ([], []) for name in products()}
+    kernels = products()
+    timings = {name: ([], []) for name in kernels}
     for _ in range(args.repeats):
-        for name, calls in products().items():
+        for name, calls in kernels.items():
             for kernel, call in enumerate(calls):
                 call()
                 timings[name][kernel].append(milliseconds(call, 50))

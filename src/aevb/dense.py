@@ -68,7 +68,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
     return ACTIVATIONS[activation][0](product)
 
 
-SMALL = 100_000   # weights with fewer entries than this: MKL's mm is faster than oneDNN (measured here)
+SMALL = 100_000   # weights with fewer entries than this: MKL's mm even where oneDNN is faster for large ones
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
@@ -77,14 +77,14 @@ def _mm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None) -> torch.Te
 
 def weight_gradient(grad: torch.Tensor, inputs: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """dL/dW = gradᵀ inputs for grad [S, out], inputs [S, in] → [out, in] (computed and returned in `dtype`)."""
-    if grad.shape[1] * inputs.shape[1] < SMALL or not _onednn_for(grad, dtype):
+    if grad.shape[1] * inputs.shape[1] < SMALL:
         return _mm(grad.t(), inputs, dtype)
     return linear(grad.t(), inputs.t(), None, dtype=dtype)
 
 
 def input_gradient(grad: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """dL/dx = grad W for grad [S, out], W [out, in] → [S, in] (computed and returned in `dtype`)."""
-    if weight.numel() < SMALL or not _onednn_for(grad, dtype):
+    if weight.numel() < SMALL:
         return _mm(grad, weight, dtype)
     return linear(grad, weight.t(), None, dtype=dtype)
 
