@@ -1,6 +1,6 @@
 """oneDNN's linear against MKL's GEMM on this CPU, for the matrix products of the paper's MNIST model.
 
-`aevb.dense` sends float32 products to oneDNN on AVX-512 CPUs and to MKL elsewhere. This script shows
+`aevb.kernels.dense` sends float32 products to oneDNN on AVX-512 CPUs and to MKL elsewhere. This script shows
 whether that choice is right on the machine at hand: the five large products of one training step
 (784-500-20, M = 100) on each kernel, then the whole training step (hand-written pass, fused Adam, byte
 binarisation) with each, alternating blocks of steps in one process; medians and bests of the repeats.
@@ -15,9 +15,9 @@ import time
 import torch
 
 import aevb
-from aevb import dense, fused_elbo
-from aevb.binarization import BINARIZATIONS
-from aevb.fused_step import fused_step
+from aevb.kernels import dense, fused_elbo
+from aevb.datasets.binarization import BINARIZATIONS
+from aevb.kernels.fused_step import fused_step
 
 
 def milliseconds(function, calls: int) -> float:

@@ -19,17 +19,17 @@ import time
 import torch
 
 import aevb
-from aevb.binarization import fixed_draw
-from aevb.importance import importance_sampling
+from aevb.datasets.binarization import fixed_draw
+from aevb.estimators.importance import importance_sampling
 
 
 @torch.no_grad()
 def plain_loop(model, x: torch.Tensor, k: int) -> torch.Tensor:
-    aevb.dense.ONEDNN_FP32, saved = False, aevb.dense.ONEDNN_FP32    # MKL's addmm, as nn.Linear
+    aevb.kernels.dense.ONEDNN_FP32, saved = False, aevb.kernels.dense.ONEDNN_FP32    # MKL's addmm, as nn.Linear
     try:
         return _plain_loop(model, x, k)
     finally:
-        aevb.dense.ONEDNN_FP32 = saved
+        aevb.kernels.dense.ONEDNN_FP32 = saved
 
 
 def _plain_loop(model, x: torch.Tensor, k: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ import aevb
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=100_000, help="datapoints to train on while profiling")
-    parser.add_argument("--precision", default="fp32", choices=sorted(aevb.training.PRECISIONS))
+    parser.add_argument("--precision", default="fp32", choices=sorted(aevb.training.config.PRECISIONS))
     parser.add_argument("--rows", type=int, default=25, help="operators to list")
     args = parser.parse_args()
     data = aevb.datasets.load("mnist", log=lambda *a: None)

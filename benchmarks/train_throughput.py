@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import aevb
-from aevb.binarization import fixed_draw
+from aevb.datasets.binarization import fixed_draw
 
 
 class PlainVAE(nn.Module):
@@ -87,7 +87,7 @@ def matmul_peak(seconds=2.0) -> float:
     and MKL's GEMM, on a large product of the model's first-layer shape."""
     a, w = torch.randn(5000, 500), torch.randn(784, 500)
     kernels = [lambda: a @ w.T]
-    if aevb.dense.ONEDNN:
+    if aevb.kernels.dense.ONEDNN:
         kernels.append(lambda: torch.ops.mkldnn._linear_pointwise(a, w, None, "none", [], ""))
     rates = []
     for product in kernels:
@@ -115,7 +115,7 @@ def main():
 
     contestants = {"plain loop": lambda: train_plain(data.train, args.epochs, args.batch_size, args.seed),
                    "aevb": lambda: train_aevb(data, args.epochs, args.batch_size, args.seed)}
-    if aevb.dense.ONEDNN_BF16:
+    if aevb.kernels.dense.ONEDNN_BF16:
         contestants["aevb bf16"] = lambda: train_aevb(data, args.epochs, args.batch_size, args.seed, precision="bf16")
     else:
         print("aevb bf16 left out: this CPU has no native bfloat16 products (AVX512_BF16 or AMX)")

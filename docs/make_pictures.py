@@ -1,4 +1,4 @@
-"""Make the README's pictures from a trained MNIST run, and measure inpainting against the mean image.
+"""Make the pictures of docs/pictures.md from a trained MNIST run, and measure inpainting against the mean image.
 
     python docs/make_pictures.py runs/mnist-DATE-TIME [--n 1000]
 
@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 
 import aevb
-from aevb.binarization import fixed_draw
-from aevb.files import write_bytes_atomic
-from aevb.inference import inpaint
-from aevb.pictures import grid_png
-from aevb.views import decoded_means, latent_means, latent_plane, principal_plane
+from aevb.datasets.binarization import fixed_draw
+from aevb.io.files import write_bytes_atomic
+from aevb.apps.inference import inpaint
+from aevb.apps.pictures import grid_png
+from aevb.apps.views import decoded_means, latent_plane, principal_plane
+from aevb.estimators.diagnostics import latent_means
 
 DOCS = Path(__file__).parent
 
@@ -35,7 +36,10 @@ def main():
 
     centre, basis = principal_plane(latent_means(model, test))
     z = centre + latent_plane(model, 15, basis=basis)
-    write_bytes_atomic(DOCS / "manifold-mnist-default.png", grid_png(decoded_means(model, z).view(-1, 28, 28), 15))
+    title = (f"{args.run.name}: decoder means on a 15×15 grid of the first (columns) and second (rows) principal "
+             "components of the test set's E[z|x], spaced by the inverse Gaussian CDF")
+    write_bytes_atomic(DOCS / "manifold-mnist-default.png",
+                       grid_png(decoded_means(model, z).view(-1, 28, 28), 15, title=title))
 
     x = test[: args.n]
     missing = torch.zeros_like(x, dtype=torch.bool)
@@ -43,8 +47,10 @@ def main():
     filled = inpaint(model, x, missing, steps=500, burn_in=100)
     mean_fill = torch.where(missing, data.train.mean(0).expand_as(x), x)
     shown = torch.where(missing, torch.full_like(x, 0.5), x)
+    title = (f"{args.run.name}: binarised test digits (top row), their known top halves (middle), the bottom "
+             "halves inpainted by Metropolis-within-Gibbs (bottom)")
     write_bytes_atomic(DOCS / "inpainting-mnist-default.png",
-                       grid_png(torch.cat([x[:10], shown[:10], filled[:10]]).view(-1, 28, 28), 10))
+                       grid_png(torch.cat([x[:10], shown[:10], filled[:10]]).view(-1, 28, 28), 10, title=title))
     error = lambda guess: ((guess - x)[missing] ** 2).mean().item()
     print(f"bottom halves of the first {args.n} binarised test digits, mean squared error on the missing pixels: "
           f"inpainting {error(filled):.4f}, mean-image fill {error(mean_fill):.4f}")

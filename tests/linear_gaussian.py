@@ -1,4 +1,4 @@
-"""The linear-Gaussian model of SPEC §6 as an aevb.VAE, with its exact answers.
+"""The linear-Gaussian model of docs/maths.md §6 as an aevb.VAE, with its exact answers.
 
 Decoder p(x|z) = N(Wz + b, diag ψ), prior N(0, I): then p(x) = N(b, WWᵀ + diag ψ) and the posterior
 is N(Σ Wᵀψ⁻¹(x − b), Σ) with Σ = (I + Wᵀψ⁻¹W)⁻¹. Choosing W = ψ^½ U S (U orthonormal columns,

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import save_file
 
 import aevb
-from aevb.files import write_bytes_atomic
+from aevb.io.files import write_bytes_atomic
 
 VARIANTS = [
     dict(likelihood="bernoulli", hidden=(8,), activation="tanh"),
@@ -96,7 +96,7 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
     def power_cut(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("aevb.files.os.replace", power_cut)
+    monkeypatch.setattr("aevb.io.files.os.replace", power_cut)
     with pytest.raises(OSError, match="disk full"):
         write_bytes_atomic(target, b"new")
     assert target.read_bytes() == b"old"

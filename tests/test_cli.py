@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 import torch
-from matplotlib.image import imread
 from safetensors.torch import load_file
+from titled_grid import assert_titled_grid
 
 TINY = ["--data", "digits", "--hidden", "32", "--latent-dim", "2", "--quiet"]
 
@@ -72,8 +72,7 @@ def test_evaluate_with_importance_sampling(trained, tmp_path):
 
 def test_sample_writes_a_picture_and_an_array(trained, tmp_path):
     aevb("sample", trained, "-n", 16, "--out", tmp_path / "s.png")
-    picture = imread(tmp_path / "s.png")
-    assert picture.shape[:2] == (2 * (4 * 9 + 1), 2 * (4 * 9 + 1))    # 4×4 images of 8×8, 1-pixel lines, ×2
+    assert_titled_grid(tmp_path / "s.png", 4, 4)                       # 4×4 images of 8×8 under a title
     aevb("sample", trained, "-n", 5, "--draw", "--out", tmp_path / "s.npy")
     array = np.load(tmp_path / "s.npy")
     assert array.shape == (5, 8, 8) and set(np.unique(array)) <= {0.0, 1.0}

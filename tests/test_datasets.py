@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from aevb import datasets
-from aevb.binarization import BINARIZATIONS, fixed_draw
+from aevb.datasets.binarization import BINARIZATIONS, fixed_draw
 from aevb.datasets import mnist
 from aevb.datasets.download import DownloadError, fetch
 from local_server import serving

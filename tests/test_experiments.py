@@ -10,6 +10,7 @@ import torch
 from matplotlib.image import imread
 
 from aevb.experiments import density_table, figure3, iwae_table
+from titled_grid import assert_titled_grid
 
 
 def reproduce(*args, experiment="figure2"):
@@ -62,13 +63,12 @@ def test_figure3_runs_end_to_end_and_continues(tmp_path):
 
 def test_figures_4_and_5_draw_every_model(tmp_path):
     reproduce("--budget", 200, "--out", tmp_path, experiment="figure4")
-    manifold = imread(tmp_path / "figure4" / "mnist-nz2.png")
-    assert manifold.shape[0] == manifold.shape[1] > 20 * 28                  # a 20 × 20 grid of digits
+    assert_titled_grid(tmp_path / "figure4" / "mnist-nz2.png", 20, 20, height=28, width=28)   # 20 × 20 digits
     reproduce("--budget", 200, "--out", tmp_path, experiment="figure5")
     summary = (tmp_path / "figure5" / "figure5.md").read_text()
     for latent_dim in (2, 5, 10, 20):
         assert f"| mnist | {latent_dim} | ![mnist-nz{latent_dim}.png]" in summary
-        assert imread(tmp_path / "figure5" / f"mnist-nz{latent_dim}.png").shape[0] > 10 * 28
+        assert_titled_grid(tmp_path / "figure5" / f"mnist-nz{latent_dim}.png", 10, 10, height=28, width=28)
 
 
 def test_iwae_table_trains_six_models_and_scores_each_once(tmp_path):

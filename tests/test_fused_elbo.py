@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import aevb
-from aevb import dense, fused_elbo
+from aevb.kernels import dense, fused_elbo
 
 native_bf16 = pytest.mark.skipif(not dense.ONEDNN_BF16, reason="this CPU has no native bfloat16 products "
                                  "(AVX512_BF16 or AMX); the fused pass then leaves bf16 to autograd")

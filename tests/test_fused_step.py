@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import aevb
-from aevb.fused_step import _state_lists, fused_step
+from aevb.kernels.fused_step import _state_lists, fused_step
 
 OPTIMIZERS = [(torch.optim.Adam, dict(lr=1e-3, weight_decay=1e-4)),
               (torch.optim.Adam, dict(lr=3e-2, betas=(0.5, 0.9), eps=1e-6)),

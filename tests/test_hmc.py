@@ -1,5 +1,5 @@
 """HMC and the paper's Appendix D estimator against the exact posterior and log p(x) of the
-linear-Gaussian model (SPEC §6)."""
+linear-Gaussian model (docs/maths.md §6)."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import aevb
-from aevb.hmc import hmc
-from aevb.hmc_marginal_likelihood import marginal_likelihood_hmc
+from aevb.estimators.hmc import hmc
+from aevb.estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
 from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 

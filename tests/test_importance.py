@@ -1,5 +1,5 @@
 """Importance sampling and the IWAE bound against the exact log p(x) of the linear-Gaussian model
-(SPEC §6), the fast decoder against the plain one, and the diagnostics."""
+(docs/maths.md §6), the fast decoder against the plain one, and the diagnostics."""
 
 import math
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import aevb
-from aevb.diagnostics import active_units, kl_per_dimension, report
-from aevb.fast_decoders import BernoulliMLPLogProb, log_prob_function
-from aevb.importance import importance_sampling
+from aevb.estimators.diagnostics import active_units, kl_per_dimension, report
+from aevb.kernels.fast_decoders import BernoulliMLPLogProb, log_prob_function
+from aevb.estimators.importance import importance_sampling
 from aevb.objectives import iwae_bound
 from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
@@ -73,7 +73,7 @@ def test_iwae_bound_trains_through_the_cli_objective(tmp_path):
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("scale", [1.0, 30.0])   # 30: logits far beyond the product's safe range
 def test_fast_bernoulli_decoder_matches_the_plain_one(onednn, activation, scale, monkeypatch):
-    monkeypatch.setattr(aevb.dense, "ONEDNN_FP32", onednn)              # each of the two kernels
+    monkeypatch.setattr(aevb.kernels.dense, "ONEDNN_FP32", onednn)              # each of the two kernels
     model = aevb.VAE(784, 20, hidden=(50, 40), activation=activation)
     with torch.no_grad():
         model.likelihood.logits.weight.mul_(scale)

@@ -1,4 +1,4 @@
-"""Monte Carlo EM (the paper's Appendix E) on the linear-Gaussian model of SPEC §6, whose posterior and
+"""Monte Carlo EM (the paper's Appendix E) on the linear-Gaussian model of docs/maths.md §6, whose posterior and
 log p(x) are exact."""
 
 import math

@@ -87,7 +87,7 @@ def test_deeper_networks_mirror_the_encoder():
 
 
 def test_under_autocast_a_dense_layer_computes_in_bfloat16_and_returns_float32():
-    layer = aevb.dense.Dense(300, 50, "tanh")
+    layer = aevb.kernels.dense.Dense(300, 50, "tanh")
     x = torch.randn(64, 300)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = layer(x)
@@ -97,7 +97,7 @@ def test_under_autocast_a_dense_layer_computes_in_bfloat16_and_returns_float32()
     # one rounding (2⁻⁸ relative) where oneDNN applies tanh to the float32 accumulator, two where PyTorch
     # emulates bfloat16 and rounds the product before tanh too.
     exact = torch.tanh(torch.nn.functional.linear(*(t.bfloat16().double() for t in (x, layer.weight, layer.bias))))
-    roundings = 1 if aevb.dense.ONEDNN_BF16 else 2
+    roundings = 1 if aevb.kernels.dense.ONEDNN_BF16 else 2
     assert torch.allclose(y.double(), exact, rtol=roundings * 2 ** -8, atol=1e-6)
     full = layer(x)
     # Rounding x and W to 8 bits moves a sum of 300 products of N(0,1)·U(±1/√300) by ~1e-2.

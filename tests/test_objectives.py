@@ -1,4 +1,4 @@
-"""The estimators against exact answers (SPEC §2, §4, §6). Tolerances are 4 standard errors of the
+"""The estimators against exact answers (docs/maths.md §2, §4, §6). Tolerances are 4 standard errors of the
 Monte Carlo mean unless said otherwise: a correct estimator fails such a check with probability
 < 1e-4 per comparison, and the seeds are fixed."""
 
@@ -22,7 +22,7 @@ def test_analytic_kl_is_the_closed_form_and_matches_monte_carlo():
     scale = torch.tensor([[1.0, 0.5, 2.0], [0.1, 1.3, 0.9]], dtype=torch.float64)
     q = Independent(Normal(loc, scale), 1)
     prior = Independent(Normal(torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)), 1)
-    closed_form = 0.5 * (loc ** 2 + scale ** 2 - 1 - torch.log(scale ** 2)).sum(-1)        # SPEC §4
+    closed_form = 0.5 * (loc ** 2 + scale ** 2 - 1 - torch.log(scale ** 2)).sum(-1)        # docs/maths.md §4
     z = q.sample((200_000,))                                                              # [n, B, Nz]
     assert torch.allclose(analytic_kl(q, prior, z), closed_form, atol=1e-12)
     per_sample = q.log_prob(z) - prior.log_prob(z)                                        # [n, B]

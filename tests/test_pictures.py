@@ -14,8 +14,9 @@ from PIL import Image
 from scipy.stats import norm
 
 import aevb
-from aevb.inference import denoise, downsample, inpaint, upscale
-from aevb.views import latent_plane, manifold_quantiles
+from aevb.apps.inference import denoise, downsample, inpaint, upscale
+from aevb.apps.views import latent_plane, manifold_quantiles
+from titled_grid import assert_titled_grid, grid_size
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,6 @@ def aevb_cli(*args):
     return result
 
 
-def grid_size(rows, columns, height=8, width=8, scale=2):
-    return (scale * (rows * (height + 1) + 1), scale * (columns * (width + 1) + 1))
-
-
 @pytest.mark.parametrize("verb, args, rows, columns", [
     ("sample", ["-n", 16], 4, 4),
     ("manifold", ["-n", 5], 5, 5),
@@ -55,20 +52,22 @@ def grid_size(rows, columns, height=8, width=8, scale=2):
     ("interpolate", ["--steps", 7], 1, 7),
     ("traverse", ["--steps", 5], 2, 5),        # one row per latent dimension
 ])
-def test_each_picture_verb_writes_an_image_of_the_expected_size(digits_run, tmp_path, verb, args, rows, columns):
+def test_each_picture_verb_writes_a_titled_grid_of_the_expected_size(digits_run, tmp_path, verb, args, rows, columns):
     aevb_cli(verb, digits_run, *args, "--out", tmp_path / "p.png")
-    assert imread(tmp_path / "p.png").shape[:2] == grid_size(rows, columns)
+    assert_titled_grid(tmp_path / "p.png", rows, columns)
 
 
 def test_embed_and_curves_write_pictures_and_the_means(digits_run, tmp_path):
     aevb_cli("embed", digits_run, "--out", tmp_path / "e.png", "--means", tmp_path / "m.csv")
     aevb_cli("plot-curves", digits_run, "--out", tmp_path / "c.png")
     assert imread(tmp_path / "e.png").shape[0] > 200 and imread(tmp_path / "c.png").shape[0] > 200
+    for picture in ("e.png", "c.png"):   # the run is named in the title: dark pixels in the band above the axes
+        assert (np.asarray(Image.open(tmp_path / picture).convert("L"))[:25] < 128).any()
     table = np.loadtxt(tmp_path / "m.csv", delimiter=",", skiprows=1)
     assert table.shape == (300, 3)                             # z0, z1, label for the 300 test digits
     model = aevb.load(digits_run)
     test = aevb.datasets.load("digits").test
-    x = aevb.binarization.fixed_draw(test, 0)
+    x = aevb.datasets.binarization.fixed_draw(test, 0)
     assert np.allclose(table[:, :2], model.encode(x).mean.detach().numpy(), atol=1e-5)
 
 

@@ -5,16 +5,19 @@
     aevb.elbo(model, x, samples=1, kl="analytic")     # [B] nats per datapoint (estimator B)
     aevb.log_likelihood(model, x, k=5000)              # [B] importance-sampled log p(x)
     model.save("run/model"); model = aevb.load("run/model")
+
+The package's folders are its layers (docs/architecture.md): io, kernels → model → objectives →
+estimators, training → baselines, apps → experiments → cli.
 """
 
-from .checkpoint import CheckpointError, load
-from .config import VAEConfig
+from . import datasets, objectives
 from .datasets import Dataset
-from .diagnostics import active_units, kl_per_dimension, report
-from .evaluation import Estimate, evaluate_elbo
-from .hmc_marginal_likelihood import marginal_likelihood_hmc
-from .importance import importance_sampling, log_likelihood
-from .model import VAE
+from .estimators.bound import Estimate, evaluate_elbo
+from .estimators.diagnostics import active_units, kl_per_dimension, report
+from .estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
+from .estimators.importance import importance_sampling, log_likelihood
+from .io.checkpoint import CheckpointError
+from .model import VAE, VAEConfig, load
 from .objectives import elbo, iwae_bound, log_weight_prior
 from .training import TrainConfig, resume, train
 

@@ -1,4 +1,4 @@
-"""The SGVB estimators of the variational lower bound (SPEC §2, §4) and the MAP weight prior (§5)."""
+"""The SGVB estimators of the variational lower bound (docs/maths.md §2, §4) and the MAP weight prior (§5)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import torch
 from torch.distributions import Distribution, kl_divergence
 
-from .config import check_choice
+from .model.config import check_choice
 
 
 def analytic_kl(q_z: Distribution, prior: Distribution, z: torch.Tensor) -> torch.Tensor:
@@ -26,7 +26,7 @@ ESTIMATORS = {"A": "mc", "B": "analytic"}   # the paper's names for the two choi
 
 
 def reparameterised_draws(q_z: Distribution, count: int, noise: torch.Tensor | None = None) -> torch.Tensor:
-    """z = μ + σ ⊙ ε (SPEC §3) for ε ~ N(0, I) [count, B, Nz], drawn here or given as `noise` (so that
+    """z = μ + σ ⊙ ε (docs/maths.md §3) for ε ~ N(0, I) [count, B, Nz], drawn here or given as `noise` (so that
     several processes can share one global draw): [count, B, Nz]."""
     loc, scale = q_z.base_dist.loc, q_z.base_dist.scale                     # [B, Nz]
     shape = (count, *loc.shape)
@@ -41,7 +41,7 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
          noise: torch.Tensor | None = None) -> torch.Tensor:
     """SGVB estimate of L(θ, φ; x) in nats per datapoint, x [B, D] → [B].
 
-    kl="analytic" is estimator B, kl="mc" estimator A (SPEC §4); `samples` is L; `beta` weighs the KL
+    kl="analytic" is estimator B, kl="mc" estimator A (docs/maths.md §4); `samples` is L; `beta` weighs the KL
     term (β-VAE; β = 1 is the bound itself); `noise` optionally gives ε [L, B, Nz].
     """
     check_choice("kl", kl, KL_ESTIMATORS)
@@ -54,7 +54,7 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
 
 
 def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
-    """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (SPEC §6)."""
+    """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (docs/maths.md §6)."""
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, k, noise)                                # [k, B, Nz]
     return model.decode(z).log_prob(x) + model.prior.log_prob(z) - q_z.log_prob(z)
@@ -62,7 +62,7 @@ def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = Non
 
 def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
     """L_k(x) = log (1/k) Σ_j w_j for one draw of k samples, differentiable (Burda et al. 2016): [B].
-    L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (SPEC §6)."""
+    L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (docs/maths.md §6)."""
     if k < 1:
         raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
     return torch.logsumexp(log_weights(model, x, k, noise), dim=0) - math.log(k)
@@ -79,12 +79,17 @@ def wake_sleep_surrogate(model, x: torch.Tensor, noise: torch.Tensor | None = No
     """
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, 1, noise)[0].detach()                   # [B, Nz]
-    wake = model.prior.log_prob(z) + model.decode(z).log_prob(x)
+    wake = log_joint(model, x, z)
     with torch.no_grad():
         dream_z = model.prior.sample((len(x),))
         dream_x = model.decode(dream_z).sample()
     sleep = model.encode(dream_x).log_prob(dream_z)
     return wake + sleep
+
+
+def log_joint(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """log p(x, z) = log p(z) + log p(x|z) for x [..., D] and z [..., Nz]: [...]."""
+    return model.prior.log_prob(z) + model.decode(z).log_prob(x)
 
 
 def autoencoder_reconstruction(model, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +99,7 @@ def autoencoder_reconstruction(model, x: torch.Tensor) -> torch.Tensor:
 
 
 def log_weight_prior(model) -> torch.Tensor:
-    """log p(θ) for p(θ) = N(0, I) over every weight of the model, up to its additive constant (SPEC §5).
+    """log p(θ) for p(θ) = N(0, I) over every weight of the model, up to its additive constant (docs/maths.md §5).
 
     The training objective per datapoint is then mean_i L(x_i) + log p(θ) / N, so that N times it is
     the paper's full-data MAP objective Σ_i L(x_i) + log p(θ). The prior covers the recognition

@@ -17,17 +17,20 @@ generator state), written atomically; `fit` continues from it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import torch
 
-from ..binarization import BINARIZATIONS
-from ..checkpoint import (CONFIG_FILE, load_state, model_config_document, optimizer_from_tensors, optimizer_to_tensors,
-                          read_tensors, save_weights, write_tensors)
-from ..files import write_json_atomic
-from ..hmc import adapted, transition
-from ..randomness import epoch_order, restore_rng_state, rng_state_tensors
+from ..datasets.binarization import BINARIZATIONS
+from ..estimators.hmc import adapted, transition
+from ..io.checkpoint import (load_state, model_config_document, optimizer_from_tensors, optimizer_to_tensors,
+                             read_tensors, save_weights, write_tensors)
+from ..io.files import write_json_atomic
+from ..io.run_directory import CONFIG_FILE
+from ..training.epochs import Position, minibatches
+from ..randomness import restore_rng_state, rng_state_tensors
 
 STATE_FILE = "mcem.safetensors"
 
@@ -93,31 +96,23 @@ def fit(run_dir, model, train: torch.Tensor, budget: int, binarize: str = "dynam
     train_x = binarization.prepare(train, seed)
     torch.manual_seed(seed)
     algorithm = MonteCarloEM(model, len(train_x), seed=seed, **options)
-    progress = {"samples_seen": 0, "epoch": 0, "batch_in_epoch": 0}
+    position = Position()
     if (run_dir / STATE_FILE).exists():
         tensors, metadata = read_tensors(run_dir / STATE_FILE, "aevb.mcem")
         saved = json.loads(metadata["state"])
         algorithm.load_state_tensors(tensors, saved["optimizer"], run_dir / STATE_FILE)
         restore_rng_state(tensors)
-        progress = saved["progress"]
+        position = Position(**saved["progress"])
     else:
         write_json_atomic(run_dir / CONFIG_FILE, model_config_document(
             model.config, mcem={"n_train": len(train_x), "binarize": binarize, "batch_size": batch_size,
                                 "seed": seed, **options}))
-    while progress["samples_seen"] < budget:
-        batches = epoch_order(seed, progress["epoch"], len(train_x)).split(batch_size)
-        for indices in batches[progress["batch_in_epoch"]:]:
-            x = binarization.per_batch(train_x[indices])                                  # [M, D]
-            algorithm.e_step(x, indices)
-            algorithm.m_step(x, indices)
-            progress["samples_seen"] += len(indices)
-            progress["batch_in_epoch"] += 1
-            if progress["batch_in_epoch"] == len(batches):
-                progress["epoch"], progress["batch_in_epoch"] = progress["epoch"] + 1, 0
-            if progress["samples_seen"] >= budget:
-                break
+    for indices in minibatches(position, seed, len(train_x), batch_size, budget):
+        x = binarization.per_batch(train_x[indices])                                      # [M, D]
+        algorithm.e_step(x, indices)
+        algorithm.m_step(x, indices)
     tensors, optimizer_plain = algorithm.state_tensors()
     write_tensors(run_dir / STATE_FILE, {**tensors, **rng_state_tensors()}, "aevb.mcem",
-                  state=json.dumps({"progress": progress, "optimizer": optimizer_plain}))
+                  state=json.dumps({"progress": dataclasses.asdict(position), "optimizer": optimizer_plain}))
     save_weights(model, run_dir)
     return algorithm

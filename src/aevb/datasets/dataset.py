@@ -12,7 +12,7 @@ import torch
 class Dataset:
     """Float32 arrays [N, D] per split; `image_shape` (H, W) when the rows are images (for pictures);
     `likelihood` the family that suits the values; `source` says where the data came from;
-    `binarize` the binarisation that suits it by default (SPEC §8: dynamic for MNIST);
+    `binarize` the binarisation that suits it by default (docs/protocols.md §1: dynamic for MNIST);
     `labels` maps a split name to its integer labels [N] when the data has them."""
 
     name: str

@@ -1,4 +1,4 @@
-"""Frey Face (SPEC §8): 1965 grey faces of 28×20 from `frey_rawface.mat` (variable `ff`, uint8,
+"""Frey Face (docs/protocols.md §1): 1965 grey faces of 28×20 from `frey_rawface.mat` (variable `ff`, uint8,
 560 × 1965), intensities /256 as in the author's code, the first 1600 for training and the other
 365 held out; a Gaussian likelihood by default."""
 

@@ -1,4 +1,4 @@
-"""MNIST from the first source that has it (SPEC §8):
+"""MNIST from the first source that has it (docs/protocols.md §1):
 
 1. a data directory (--data-dir, $AEVB_DATA, or the cache) holding the four IDX files, gzipped or not,
    or the classic mnist.pkl.gz;

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..io.images import read_grey_image
 from .dataset import Dataset, as_rows, likelihood_for, shuffled_split
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -103,18 +104,12 @@ def _is_number(cell: str) -> bool:
 
 def load_image_folder(path: Path) -> Dataset:
     """Every PNG/JPEG in the folder (sorted by name), converted to grey, intensities /255; all one size."""
-    from PIL import Image, UnidentifiedImageError
-
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 2:
         raise ValueError(f"{path} holds {len(files)} PNG/JPEG images; a data set needs at least 2")
     images = []
     for file in files:
-        try:
-            with Image.open(file) as image:
-                grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-        except (UnidentifiedImageError, OSError) as error:
-            raise ValueError(f"{file} is not a readable image ({error})") from None
+        grey = read_grey_image(file)
         if images and grey.shape != images[0].shape:
             raise ValueError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[1]}×"
                              f"{images[0].shape[0]} but {file.name} is {grey.shape[1]}×{grey.shape[0]} "

@@ -25,11 +25,12 @@ import torch
 
 from .. import datasets
 from ..baselines import BernoulliMixture
-from ..binarization import fixed_draw
-from ..evaluation import Estimate
-from ..files import write_bytes_atomic, write_csv
-from ..importance import importance_sampling
-from ..training import TEST_BINARIZATION_SEED, TrainConfig
+from ..datasets.binarization import fixed_draw
+from ..estimators.bound import Estimate
+from ..estimators.importance import importance_sampling
+from ..io.files import write_bytes_atomic, write_csv
+from ..io.run_directory import TEST_BINARIZATION_SEED
+from ..training import TrainConfig
 from . import runs
 
 DEFAULT_BUDGET = 1_000_000
@@ -108,8 +109,8 @@ def _gaussian_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
 
 
 def _bernoulli_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
-    mixture = BernoulliMixture(MIXTURE_COMPONENTS["bernoulli"]).fit(train)
-    estimate = Estimate.of(mixture.score_samples(test))
+    mixture = BernoulliMixture(MIXTURE_COMPONENTS["bernoulli"], random_state=0).fit(train.numpy())
+    estimate = Estimate.of(torch.from_numpy(mixture.score_samples(test.numpy())))
     return {"data": "binary", "model": f"Bernoulli mixture (K = {mixture.n_components}, EM)",
             "log_likelihood": estimate.mean, "log_likelihood_stderr": estimate.stderr, "n": estimate.n}
 

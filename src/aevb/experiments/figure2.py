@@ -3,7 +3,7 @@
 MNIST: Nz ∈ {3, 5, 10, 20, 200}, one hidden layer of 500 tanh units in encoder and decoder, the paper's
 initialisation N(0, 0.01²), Adagrad (step 0.02), M = 100, L = 1, estimator B, MAP weight prior; grey
 intensities scored by the Bernoulli likelihood (the cross-entropy), as the paper's author's code of the time
-did — the paper does not say (SPEC §9). Frey Face (Nz ∈ {2, 5, 10, 20}, 200 hidden units, Gaussian
+did — the paper does not say (docs/protocols.md §3). Frey Face (Nz ∈ {2, 5, 10, 20}, 200 hidden units, Gaussian
 decoder) when `frey_rawface.mat` is in a data directory. Each run is an ordinary run directory under OUT,
 evaluated at 1000·10^(j/4) datapoints; a second call resumes unfinished runs and skips finished ones.
 Writes OUT/figure2.csv (every evaluation), OUT/figure2.png (laid out like the paper) and OUT/figure2.md.
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import datasets
-from ..files import write_bytes_atomic, write_csv
-from ..pictures import method_panels_png
+from ..apps.pictures import method_panels_png
+from ..io.files import write_bytes_atomic, write_csv
 from ..training import TrainConfig
 from . import runs
 
@@ -29,7 +29,7 @@ SETTINGS = {   # data set → (latent dimensions, hidden width, model options, b
     "mnist": ((3, 5, 10, 20, 200), 500, {"likelihood": "bernoulli"}, MNIST_BINARIZATION),
     "frey": ((2, 5, 10, 20), 200, {"likelihood": "gaussian", "gaussian_variance": "network"}, "none"),
 }
-# SPEC §9, read off the paper's Figure 2 at the end of training: (train, test) ELBO; wake-sleep Frey: one value.
+# docs/protocols.md §3, read off the paper's Figure 2 at the end of training: (train, test) ELBO; wake-sleep Frey: one value.
 PAPER = {
     ("mnist", "AEVB"): {3: (-128, -133), 5: (-114.5, -118.5), 10: (-99, -103), 20: (-97, -99.5), 200: (-97, -99.5)},
     ("mnist", "wake-sleep"): {3: (-139, -137.5), 5: (-121, -121), 10: (-106, -105), 20: (-104, -103),
@@ -108,7 +108,7 @@ def _summary(records: list[dict], found, budget) -> str:
              f"{minutes:.1f} minutes of training and evaluation summed over the runs, as each run measured itself "
              "(with --jobs J the wall clock is shorter).",
              "ELBO in nats per datapoint, train / test, at the end of each run; the paper's values are read off its "
-             "Figure 2 at the end of its training (≈2–3·10⁸ samples MNIST, 10⁸ Frey; SPEC §9).", "",
+             "Figure 2 at the end of its training (≈2–3·10⁸ samples MNIST, 10⁸ Frey; docs/protocols.md §3).", "",
              "| data | Nz | AEVB (ours) | AEVB (paper) | wake-sleep (ours) | wake-sleep (paper) | samples |",
              "|---|---|---|---|---|---|---|"]
     for name in found:

@@ -20,14 +20,14 @@ import torch
 
 from .. import datasets
 from ..baselines import mcem
-from ..binarization import BINARIZATIONS
-from ..checkpoint import load
-from ..files import write_bytes_atomic, write_csv, write_json_atomic
-from ..hmc_marginal_likelihood import marginal_likelihood_hmc
-from ..model import VAE
-from ..pictures import method_panels_png
+from ..apps.pictures import method_panels_png
+from ..datasets.binarization import BINARIZATIONS
+from ..estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
+from ..io.files import write_bytes_atomic, write_csv, write_json_atomic
+from ..io.run_directory import EVALUATION_SEED, TEST_BINARIZATION_SEED, read_metrics
+from ..model import VAE, load
 from ..randomness import seeded
-from ..training import EVALUATION_SEED, TEST_BINARIZATION_SEED, TrainConfig
+from ..training import TrainConfig
 from . import figure2, runs
 
 DEFAULT_BUDGET = 100_000                       # datapoints per run
@@ -37,7 +37,7 @@ METHODS = ("AEVB", "wake-sleep", "MCEM")
 OBJECTIVES = {"AEVB": "elbo", "wake-sleep": "wake-sleep"}
 MODEL = dict(latent_dim=3, hidden=(100,), activation="tanh", init="paper", likelihood="bernoulli")
 ESTIMATES_FILE = "marginal_likelihoods.json"
-# SPEC §9, read off the paper's Figure 3 at the end of training: (train, test) marginal log-likelihood.
+# docs/protocols.md §3, read off the paper's Figure 3 at the end of training: (train, test) marginal log-likelihood.
 PAPER = {1000: {"AEVB": (-109, -143), "wake-sleep": (-125.5, -145), "MCEM": (-109.5, -141.5)},
          50_000: {"AEVB": (-131, -138), "wake-sleep": (-137, -141), "MCEM": (-147, -148.5)}}
 
@@ -98,7 +98,7 @@ def _estimate(planned_run: runs.PlannedRun, evaluation_sets: dict, hmc_draws: in
     past a stage by an earlier, larger call is estimated where it is)."""
     directory = planned_run.directory
     seen = (mcem.samples_seen(directory) if planned_run.labels["method"] == "MCEM"
-            else runs.metrics(directory)[-1]["samples_seen"])
+            else read_metrics(directory)[-1]["samples_seen"])
     done = _estimates(directory)
     if any(row["samples_seen"] == seen for row in done):
         return
@@ -129,7 +129,7 @@ def _summary(records: list[dict], budget: int, points: int, hmc_draws: int) -> s
              f"estimator ({hmc_draws} HMC draws after {hmc_draws} burn-in) on the first {points} training and test "
              "points.",
              "The paper's values are read off its Figure 3 after 6·10⁷ (N = 1000) and ≈6.8·10⁷ (N = 50 000) "
-             "datapoints (SPEC §9).", "",
+             "datapoints (docs/protocols.md §3).", "",
              "| N_train | method | ours: train / test | paper: train / test | samples |", "|---|---|---|---|---|"]
     for n in TRAINING_SIZES:
         for method in METHODS:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import load
-from ..files import write_bytes_atomic
-from ..pictures import grid_png, samples_png
-from ..views import decoded_means, latent_plane
+from ..apps.pictures import grid_png, samples_png
+from ..apps.views import decoded_means, latent_plane
+from ..io.files import write_bytes_atomic
+from ..io.run_directory import read_metrics
+from ..model import load
 from . import figure2, runs
 
 DEFAULT_BUDGET = 1_000_000
@@ -41,11 +42,15 @@ def run(name: str, out: Path, budget=DEFAULT_BUDGET, data_dir=None, jobs: int = 
         picture = f"{data_name}-nz{latent_dim}.png"
         if name == "figure4":
             images = decoded_means(model, latent_plane(model, GRID)).cpu().numpy()
+            title = (f"{data_name}, Nz = 2: decoder means on a {GRID}×{GRID} grid of z_0 (columns) and z_1 (rows, "
+                     "bottom to top), spaced by the inverse Gaussian CDF")
             write_bytes_atomic(out / picture, grid_png(images.reshape(-1, *found[data_name].image_shape),
-                                                       columns=GRID))
+                                                       columns=GRID, title=title))
         else:
-            write_bytes_atomic(out / picture, samples_png(model, found[data_name].image_shape, n=100, seed=0))
-        last = runs.metrics(planned_run.directory)[-1]
+            title = f"{data_name}, Nz = {latent_dim}: means of p(x|z) for 100 draws z ~ N(0, I)"
+            write_bytes_atomic(out / picture, samples_png(model, found[data_name].image_shape, n=100, seed=0,
+                                                          title=title))
+        last = read_metrics(planned_run.directory)[-1]
         lines.append(f"| {data_name} | {latent_dim} | ![{picture}]({picture}) | {last['train_elbo']:.1f} / "
                      f"{last['test_elbo']:.1f} | {last['samples_seen']:,} |")
     write_bytes_atomic(out / f"{name}.md", ("\n".join(lines) + "\n").encode())

@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from .. import datasets
-from ..binarization import fixed_draw
-from ..files import write_bytes_atomic, write_csv
-from ..importance import importance_sampling
-from ..training import TEST_BINARIZATION_SEED, TrainConfig
+from ..datasets.binarization import fixed_draw
+from ..estimators.importance import importance_sampling
+from ..io.files import write_bytes_atomic, write_csv
+from ..io.run_directory import TEST_BINARIZATION_SEED
+from ..training import TrainConfig
 from . import runs
 
 DEFAULT_BUDGET = 100_000
@@ -27,7 +28,7 @@ PAPER_BUDGET = 3280 * 50_000
 KS = (1, 5, 50)
 MODEL = dict(latent_dim=50, hidden=(200, 200), activation="tanh", likelihood="bernoulli")
 EVALUATION_K = 5000
-# SPEC §9: Burda et al., Table 1, one stochastic layer, test NLL in nats.
+# docs/protocols.md §3: Burda et al., Table 1, one stochastic layer, test NLL in nats.
 PAPER = {"VAE": {1: 86.76, 5: 86.47, 50: 86.35}, "IWAE": {1: 86.76, 5: 85.54, 50: 84.78}}
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 from .. import datasets
-from ..checkpoint import CONFIG_FILE, load
-from ..files import write_json_atomic
-from ..model import VAE
-from ..training import METRICS_FILE, TrainConfig, resume, train
+from ..io.files import write_json_atomic
+from ..io.run_directory import CONFIG_FILE, read_metrics
+from ..model import VAE, load
+from ..training import TrainConfig, resume, train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,20 +41,14 @@ class PlannedRun:
 
     def records(self) -> list[dict]:
         """Its evaluations so far, each with its labels: the experiment's CSV rows."""
-        return [{**self.labels, **row} for row in metrics(self.directory)]
-
-
-def metrics(directory: Path) -> list[dict]:
-    """The evaluations a run has written so far, oldest first."""
-    file = directory / METRICS_FILE
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()] if file.is_file() else []
+        return [{**self.labels, **row} for row in read_metrics(self.directory)]
 
 
 def score(planned_run: PlannedRun, name: str, compute) -> dict:
     """compute(model) → dict of figures for the run as it now stands, kept in RUN/name.json with the
     datapoints seen, so that a second call at the same point reads it instead of computing it again."""
     file = planned_run.directory / f"{name}.json"
-    seen = metrics(planned_run.directory)[-1]["samples_seen"]
+    seen = read_metrics(planned_run.directory)[-1]["samples_seen"]
     if file.is_file():
         kept = json.loads(file.read_text())
         if kept["samples_seen"] == seen:
@@ -80,7 +74,7 @@ def complete(planned: list[PlannedRun], jobs: int = 1, progress: bool = True, lo
 
 
 def _finished(run: PlannedRun) -> bool:
-    rows = metrics(run.directory)
+    rows = read_metrics(run.directory)
     return bool(rows) and rows[-1]["samples_seen"] >= run.config.max_samples
 
 

@@ -1,0 +1,54 @@
+"""Argument types and help texts shared by the `aevb` verbs: one clear message for a bad value."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+DATA_HELP = ("mnist, frey (Frey Face), digits (scikit-learn's 8x8, offline), a .npy/.npz/.csv file, or a folder of "
+             "PNG/JPEG images (default: mnist)")
+DATA_DIR_HELP = "where to look for MNIST and Frey Face files first (default: $AEVB_DATA, then the cache)"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def parse_count(text: str) -> int:
+    """A positive whole number, also written as 1e6."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
+    return int(value)
+
+
+def parse_budget(text: str) -> int | str:
+    """Datapoints per run (a count such as 1e7), or "paper" for the paper's budget."""
+    return "paper" if text == "paper" else parse_count(text)
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """"500" → (500,); "200,200" → (200, 200); "" or "none" → () (linear maps)."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: give widths separated by commas, e.g. 500 or 200,200, "
+                                         "or none for linear maps") from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: every width must be a positive integer")
+    return widths
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is visible to PyTorch here; use --device cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: no Apple GPU is available here; use --device cpu")
+    return name

@@ -1,0 +1,76 @@
+"""The flat configuration of a VAE, saved beside its weights: a checkpoint describes itself."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..kernels.dense import ACTIVATIONS
+from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
+from .networks import INITIALISATIONS
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Everything needed to rebuild a `aevb.VAE` without the code that trained it.
+
+    data_dim:          D, features per datapoint (784 for MNIST).
+    latent_dim:        Nz, dimension of z (docs/maths.md §1).
+    hidden:            widths of the hidden layers of the encoder; the decoder mirrors them.
+                       `()` gives linear maps (the linear-Gaussian model of docs/maths.md §6).
+    activation:        nonlinearity of every hidden layer (the paper: tanh).
+    likelihood:        family of p(x|z): "bernoulli" or "gaussian".
+    gaussian_mean:     "sigmoid" (the paper's Frey Face model) or "linear" head for the Gaussian mean.
+    gaussian_variance: "network" (output per datapoint, the paper), "learned" (a parameter per
+                       dimension, independent of z) or "fixed" (`fixed_variance`).
+    fixed_variance:    σ² of every dimension when gaussian_variance == "fixed".
+    init:              "default" (PyTorch's) or "paper" (weights ~ N(0, 0.01²), biases 0, the
+                       encoder's log-variance head 0).
+    """
+
+    data_dim: int
+    latent_dim: int = 20
+    hidden: tuple[int, ...] = (500,)
+    activation: str = "tanh"
+    likelihood: str = "bernoulli"
+    gaussian_mean: str = "sigmoid"
+    gaussian_variance: str = "network"
+    fixed_variance: float = 1.0
+    init: str = "default"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        for name in ("data_dim", "latent_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden={self.hidden!r}: every layer width must be a positive integer")
+        if not self.fixed_variance > 0:
+            raise ValueError(f"fixed_variance={self.fixed_variance!r} must be > 0")
+        # Names are checked against the registries that use them, so that a new entry needs no edit here.
+        for name, registry in (
+            ("activation", ACTIVATIONS),
+            ("likelihood", LIKELIHOODS),
+            ("gaussian_mean", GAUSSIAN_MEANS),
+            ("gaussian_variance", GAUSSIAN_VARIANCES),
+            ("init", INITIALISATIONS),
+        ):
+            check_choice(name, getattr(self, name), registry)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "hidden": list(self.hidden)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "VAEConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown model configuration keys {unknown}; known keys: {sorted(known)}")
+        return cls(**values)
+
+
+def check_choice(name: str, value: str, registry) -> None:
+    """Raise one clear error when `value` is not a key of `registry`."""
+    if value not in registry:
+        raise ValueError(f"{name}={value!r} is not one of {sorted(registry)}")

@@ -1,0 +1,92 @@
+"""Decoder heads: hidden features h → p(x|z) as a torch.distributions object (docs/maths.md §1).
+
+Each head is an nn.Module whose forward returns an `Independent` distribution over the D data
+dimensions, and whose `check_support` tells the user, before training starts, when data cannot be
+scored by that likelihood. New families are added to `LIKELIHOODS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.distributions import Bernoulli, Independent, Normal
+
+from ..kernels.dense import Dense
+
+
+class BernoulliHead(nn.Module):
+    """p(x|z) = Π_d Bernoulli(x_d; sigmoid(logit_d)); x binary, or grey intensities in [0, 1]
+    (then log p is the cross-entropy the paper's author used for grey MNIST)."""
+
+    def __init__(self, in_features: int, config: "VAEConfig"):
+        super().__init__()
+        self.logits = Dense(in_features, config.data_dim)
+
+    def forward(self, h: torch.Tensor) -> Independent:
+        return Independent(Bernoulli(logits=self.logits(h), validate_args=False), 1, validate_args=False)
+
+    @staticmethod
+    def check_support(x: torch.Tensor, what: str) -> None:
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{what} has values in [{low:g}, {high:g}], outside [0, 1], which a Bernoulli likelihood "
+                "cannot score: scale the data to [0, 1] or choose --likelihood gaussian"
+            )
+
+
+class NetworkLogVariance(Dense):
+    """log σ²(z) output by the network, one per datapoint and dimension (the paper's Frey Face model)."""
+
+    def __init__(self, in_features: int, config: "VAEConfig"):
+        super().__init__(in_features, config.data_dim)
+
+
+class LearnedLogVariance(nn.Module):
+    """log σ² a free parameter per data dimension, independent of z ("calibrated decoder")."""
+
+    def __init__(self, in_features: int, config: "VAEConfig"):
+        super().__init__()
+        self.log_var = nn.Parameter(torch.zeros(config.data_dim))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.log_var
+
+
+class FixedLogVariance(nn.Module):
+    """log σ² fixed at log(config.fixed_variance) for every dimension."""
+
+    def __init__(self, in_features: int, config: "VAEConfig"):
+        super().__init__()
+        self.register_buffer("log_var", torch.full((config.data_dim,), math.log(config.fixed_variance)), persistent=False)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.log_var
+
+
+GAUSSIAN_VARIANCES = {"network": NetworkLogVariance, "learned": LearnedLogVariance, "fixed": FixedLogVariance}
+GAUSSIAN_MEANS = {"sigmoid": torch.sigmoid, "linear": nn.Identity()}
+
+
+class GaussianHead(nn.Module):
+    """p(x|z) = N(x; mean(h), diag σ²) with mean through a sigmoid or linear, σ² as configured."""
+
+    def __init__(self, in_features: int, config: "VAEConfig"):
+        super().__init__()
+        self.loc = Dense(in_features, config.data_dim)
+        self.mean = GAUSSIAN_MEANS[config.gaussian_mean]
+        self.log_var = GAUSSIAN_VARIANCES[config.gaussian_variance](in_features, config)
+
+    def forward(self, h: torch.Tensor) -> Independent:
+        loc = self.mean(self.loc(h))                                  # [..., D]
+        scale = torch.exp(0.5 * self.log_var(h)).expand_as(loc)      # σ = exp(½ log σ²), docs/maths.md §3
+        return Independent(Normal(loc, scale, validate_args=False), 1, validate_args=False)
+
+    @staticmethod
+    def check_support(x: torch.Tensor, what: str) -> None:
+        """Every finite real value has a Gaussian density; finiteness is checked with the data."""
+
+
+LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead}

@@ -1,0 +1,121 @@
+"""TrainConfig, the settings of Algorithm 1, and the registries its names are chosen from: objectives,
+optimisers, precisions and the spacing of evaluations."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ..datasets.binarization import BINARIZATIONS
+from ..model.config import check_choice
+from ..objectives import ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, wake_sleep_surrogate
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What training maximises: `draws(config)` values of ε per datapoint, and `bound(model, x, config,
+    noise)`, the objective per datapoint [B] given x [B, D] and ε [draws, B, Nz]."""
+
+    draws: Callable[["TrainConfig"], int]
+    bound: Callable
+
+
+OBJECTIVES = {
+    "elbo": Objective(lambda config: config.samples,
+                      lambda model, x, config, noise: elbo(model, x, config.samples, ESTIMATORS[config.estimator],
+                                                           config.beta, noise)),
+    "iwae": Objective(lambda config: config.k, lambda model, x, config, noise: iwae_bound(model, x, config.k, noise)),
+    "wake-sleep": Objective(lambda config: 1, lambda model, x, config, noise: wake_sleep_surrogate(model, x, noise)),
+    "autoencoder": Objective(lambda config: 1, lambda model, x, config, noise: autoencoder_reconstruction(model, x)),
+}
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A torch.optim class and its default step size."""
+
+    make: type
+    default_lr: float
+
+
+OPTIMIZERS = {"adam": Optimizer(torch.optim.Adam, 1e-3), "adagrad": Optimizer(torch.optim.Adagrad, 0.02)}
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}   # the autocast dtype of the training step's layers
+
+
+def _next_linear(samples_seen: int, config: "TrainConfig", n_train: int) -> int:
+    every = config.eval_every or n_train
+    return (samples_seen // every + 1) * every
+
+
+def _next_logarithmic(samples_seen: int, config: "TrainConfig", n_train: int) -> int:
+    """The next of 1000·10^(j/4), j = 0, 1, ...: four evaluations per decade, for log-axis curves."""
+    j = max(0, math.floor(4 * math.log10(max(samples_seen, 1) / 1000)))
+    while round(1000 * 10 ** (j / 4)) <= samples_seen:
+        j += 1
+    return round(1000 * 10 ** (j / 4))
+
+
+EVAL_SPACINGS = {"linear": _next_linear, "log": _next_logarithmic}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of Algorithm 1. The budget is `epochs` or `max_samples` (datapoints seen), whichever
+    ends first; training stops at the first minibatch boundary at or past it. `eval_every` counts
+    datapoints between evaluations (default: one epoch); eval_spacing="log" evaluates instead at
+    1000·10^(j/4) datapoints, for curves on a log axis like the paper's."""
+
+    data: str = "mnist"
+    data_dir: str | None = None
+    binarize: str = "dynamic"
+    objective: str = "elbo"
+    estimator: str = "B"
+    samples: int = 1
+    k: int = 5
+    beta: float = 1.0
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float | None = None
+    epochs: float | None = 10   # about a minute for the paper's MNIST model on 2 cores
+    max_samples: int | None = None
+    n_train: int | None = None          # train on the first n_train rows of the train split (default: all)
+    weight_prior: bool = False
+    eval_every: int | None = None
+    eval_spacing: str = "linear"
+    seed: int = 0
+    device: str = "cpu"
+    precision: str = "fp32"             # "bf16": the training step's layers under autocast (kernels/dense.py)
+
+    def __post_init__(self) -> None:
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("binarize", self.binarize, BINARIZATIONS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        check_choice("estimator", self.estimator, ESTIMATORS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("eval_spacing", self.eval_spacing, EVAL_SPACINGS)
+        for name in ("samples", "batch_size", "k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.epochs is None and self.max_samples is None:
+            raise ValueError("no budget: give epochs or max_samples")
+        for name in ("epochs", "max_samples", "eval_every", "lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}={value!r} must be > 0")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else OPTIMIZERS[self.optimizer].default_lr
+
+    @property
+    def draws(self) -> int:
+        """Values of ε per datapoint in a training step."""
+        return OBJECTIVES[self.objective].draws(self)
+
+    def budget(self, n_train: int) -> int:
+        """Datapoints to see in the whole run."""
+        limits = [self.max_samples, None if self.epochs is None else math.ceil(self.epochs * n_train)]
+        return int(min(limit for limit in limits if limit is not None))
