@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+
+import aevb as library
 from titled_grid import assert_titled_grid
 
 TINY = ["--data", "digits", "--hidden", "32", "--latent-dim", "2", "--quiet"]
@@ -45,7 +47,8 @@ def test_train_writes_the_run_directory(trained):
     assert config["train"]["data"] == "digits" and config["data"]["image_shape"] == [8, 8]
     rows = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1.0, 2.0, 3.0]
-    assert set(rows[0]) == {"step", "samples_seen", "epoch", "train_elbo", "test_elbo", "seconds"}
+    assert set(rows[0]) == {"step", "samples_seen", "epoch", "train_elbo", "train_rows_evaluated", "test_elbo", "seconds",
+                            "evaluation_seconds"}
 
 
 def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):
@@ -161,3 +164,21 @@ def test_train_on_each_kind_of_data(tmp_path, make):
     if make is make_frey:
         assert config["model"]["likelihood"] == "gaussian" and config["data"]["image_shape"] == [28, 20]
         assert (tmp_path / "run" / "samples.png").is_file()
+
+
+def test_the_command_starts_without_importing_torch_dynamo(tmp_path):
+    """torch.optim's first step and its decorated methods import torch._dynamo (over a second of start-up);
+    the command trains without it, to the same weights as the library."""
+    code = ("import sys, aevb.cli; aevb.cli.main(sys.argv[1:]); "
+            "print('dynamo' if 'torch._dynamo' in sys.modules else 'no dynamo')")
+    result = subprocess.run([sys.executable, "-c", code, "train", *TINY, "--max-samples", "300", "--out",
+                             str(tmp_path / "cli")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("no dynamo")
+    torch.manual_seed(0)
+    data = library.datasets.load("digits")
+    model = library.VAE(64, latent_dim=2, hidden=(32,))
+    library.train(model, data, library.TrainConfig(data="digits", epochs=None, max_samples=300), tmp_path / "library",
+               progress=False, log=lambda *a: None)
+    saved = load_file(tmp_path / "cli" / "model.safetensors")
+    assert all(torch.equal(saved[name], value) for name, value in model.state_dict().items())

@@ -35,6 +35,15 @@ def test_the_update_and_the_state_equal_the_optimizers_own(optimizer_class, opti
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_adams_first_step_creates_the_state_adam_creates_without_calling_step():
+    ours, our_optimizer = trajectory(torch.optim.Adam, dict(lr=1e-3), fused_step, steps=1)
+    theirs, their_optimizer = trajectory(torch.optim.Adam, dict(lr=1e-3), lambda optimizer: optimizer.step(), steps=1)
+    for a, b in zip(our_optimizer.state.values(), their_optimizer.state.values()):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a)
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
+    assert our_optimizer.state_dict()["state"].keys() == their_optimizer.state_dict()["state"].keys()
+
+
 def test_cases_it_does_not_cover_go_through_the_optimizer():
     model = aevb.VAE(30, 3, hidden=(16,))
     assert _state_lists(torch.optim.Adam(model.parameters(), fused=True)) is None            # no state yet

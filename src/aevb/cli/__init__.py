@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
+
 from ..io.checkpoint import CheckpointError
 from . import evaluate, pictures, reproduce, train
 
@@ -19,10 +21,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def skip_the_dynamo_import_of_optimizers() -> None:
+    """torch.optim.Optimizer's add_param_group, state_dict, load_state_dict and zero_grad are wrapped by
+    torch._disable_dynamo, which imports torch._dynamo on their first call (1.3 s on an AVX-512 CPU: most
+    of the start-up of a short run) only to keep torch.compile from tracing into them. The `aevb` command
+    never compiles, so in its own process it marks them as already handled and they run as they are. The
+    library does not do this: a notebook that imports aevb may compile."""
+    marker = torch._disable_dynamo(lambda: None).__code__
+    for method in vars(torch.optim.Optimizer).values():
+        if getattr(method, "__code__", None) is marker:
+            setattr(method.__wrapped__, "__dynamo_disable", method.__wrapped__)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    skip_the_dynamo_import_of_optimizers()
     try:
         return args.handler(args)
     except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as error:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 import torch
 
 from .dataset import Dataset
@@ -21,6 +20,8 @@ N_TRAIN = 1600
 
 def read_frey(file: Path) -> np.ndarray:
     """The faces as uint8 [1965, 560], checked to be the expected variable and shape."""
+    import scipy.io   # about 0.15 s to import, for this file format only
+
     try:
         contents = scipy.io.loadmat(file)
     except Exception as error:   # scipy raises several types for a file that is not a .mat

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from .. import datasets
-from ..baselines import BernoulliMixture
 from ..datasets.binarization import fixed_draw
 from ..estimators.bound import Estimate
 from ..estimators.importance import importance_sampling
@@ -109,6 +108,8 @@ def _gaussian_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
 
 
 def _bernoulli_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
+    from ..baselines.bernoulli_mixture import BernoulliMixture   # scikit-learn, imported when used
+
     mixture = BernoulliMixture(MIXTURE_COMPONENTS["bernoulli"], random_state=0).fit(train.numpy())
     estimate = Estimate.of(torch.from_numpy(mixture.score_samples(test.numpy())))
     return {"data": "binary", "model": f"Bernoulli mixture (K = {mixture.n_components}, EM)",

@@ -4,9 +4,11 @@
 tensors by device and dtype and checking its options — on the CPU about as long as the fused kernel
 takes to update the paper's 800 000 weights. `fused_step(optimizer)` hands the optimiser's own state
 tensors to `torch._fused_adam_` / `torch._fused_adagrad_` itself: the same update bit for bit, the same
-state (so `state_dict()`, checkpoints and resume are unchanged). Any case it does not cover — the first
-step, which creates the state; several groups; amsgrad, maximize, AdamW, a tensor learning rate; a
-parameter without a gradient — goes through `optimizer.step()`.
+state (so `state_dict()`, checkpoints and resume are unchanged). Adam's state is created before its
+first step as `Adam` creates it for fused=True (a float32 step counter, zero moments): `optimizer.step()`
+itself imports torch._dynamo on its first call, over a second of a short run's start-up. Any case it does
+not cover — several groups; amsgrad, maximize, AdamW, a tensor learning rate; a parameter without a
+gradient — goes through `optimizer.step()`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ _STATE = {torch.optim.Adam: ("exp_avg", "exp_avg_sq", "step"), torch.optim.Adagr
 
 
 def fused_step(optimizer: torch.optim.Optimizer) -> None:
+    if type(optimizer) is torch.optim.Adam and not optimizer.state and _covered(optimizer):
+        for p in optimizer.param_groups[0]["params"]:
+            optimizer.state[p] = {"step": torch.zeros((), dtype=torch.float32, device=p.device),
+                                  "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                                  "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
     lists = _state_lists(optimizer)
     if lists is None:
         optimizer.step()
@@ -37,16 +44,22 @@ def fused_step(optimizer: torch.optim.Optimizer) -> None:
                               weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
 
 
+def _covered(optimizer) -> bool:
+    """Whether the direct kernel call does what optimizer.step() does: one group, fused, none of the options
+    it leaves out, every parameter with a gradient."""
+    if type(optimizer) not in _STATE or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    return not (not group.get("fused") or group.get("amsgrad") or group.get("maximize") or group.get("differentiable")
+                or group.get("decoupled_weight_decay") or any(map(torch.is_tensor, (group["lr"], *group.get("betas", ()))))
+                or any(p.grad is None for p in group["params"]))
+
+
 def _state_lists(optimizer) -> list[list[torch.Tensor]] | None:
     """[params, then each state tensor of every param], or None where optimizer.step() must decide."""
-    names = _STATE.get(type(optimizer))
-    if names is None or len(optimizer.param_groups) != 1:
+    if not _covered(optimizer):
         return None
-    group = optimizer.param_groups[0]
-    if (not group.get("fused") or group.get("amsgrad") or group.get("maximize") or group.get("differentiable")
-            or group.get("decoupled_weight_decay") or any(map(torch.is_tensor, (group["lr"], *group.get("betas", ()))))):
+    params = optimizer.param_groups[0]["params"]
+    if any(p not in optimizer.state for p in params):
         return None
-    params = group["params"]
-    if any(p.grad is None or p not in optimizer.state for p in params):
-        return None
-    return [params, *([optimizer.state[p][name] for p in params] for name in names)]
+    return [params, *([optimizer.state[p][name] for p in params] for name in _STATE[type(optimizer)])]
