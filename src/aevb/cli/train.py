@@ -79,6 +79,9 @@ def add_parser(verbs) -> None:
     optimisation.add_argument("--epochs", type=float, help=f"budget in passes over the data (default: {TrainConfig.epochs})")
     optimisation.add_argument("--max-samples", type=parse_count, help="budget in datapoints seen, e.g. 1e6")
     optimisation.add_argument("--eval-every", type=parse_count, help="datapoints between evaluations (default: an epoch)")
+    optimisation.add_argument("--full-train-evaluation", action="store_true",
+                              help="report the train bound on every training row (the paper's figures) instead of "
+                                   "a fixed random subset as large as the test set (default: the subset)")
     optimisation.add_argument("--seed", type=int, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
     optimisation.add_argument("--precision", choices=sorted(PRECISIONS),

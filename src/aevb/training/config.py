@@ -66,7 +66,9 @@ class TrainConfig:
     """Settings of Algorithm 1. The budget is `epochs` or `max_samples` (datapoints seen), whichever
     ends first; training stops at the first minibatch boundary at or past it. `eval_every` counts
     datapoints between evaluations (default: one epoch); eval_spacing="log" evaluates instead at
-    1000·10^(j/4) datapoints, for curves on a log axis like the paper's."""
+    1000·10^(j/4) datapoints, for curves on a log axis like the paper's. Each evaluation reports the
+    bound on the test set and on a fixed subset of the training set as large as the test set, or on the
+    whole training set with `full_train_evaluation`."""
 
     data: str = "mnist"
     data_dir: str | None = None
@@ -85,6 +87,7 @@ class TrainConfig:
     weight_prior: bool = False
     eval_every: int | None = None
     eval_spacing: str = "linear"
+    full_train_evaluation: bool = False  # the train bound on every training row, not a test-set-sized subset
     seed: int = 0
     device: str = "cpu"
     precision: str = "fp32"             # "bf16": the training step's layers under autocast (kernels/dense.py)
