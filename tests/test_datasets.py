@@ -71,7 +71,7 @@ def test_mnist_pickle_is_decoded_once_into_the_cache(tmp_path):
     first = datasets.load("mnist", data_dir=tmp_path / "mine")
     folder = decoded_cache.cache_folder(file, "mnist-pickle")
     assert json.loads((folder / "arrays.json").read_text())[0] == "train"
-    second = datasets.load("mnist", data_dir=tmp_path / "mine")                  # from the cache's maps
+    second = datasets.load("mnist", data_dir=tmp_path / "mine")                  # from the cache
     (train, _), _, (test, test_y) = mnist.read_mnist_pickle(file)
     for data in (first, second):
         assert np.array_equal(data.train.numpy(), train) and np.array_equal(data.test.numpy(), test)
