@@ -19,38 +19,19 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 import aevb
 from aevb.datasets.binarization import fixed_draw
-
-
-class PlainVAE(nn.Module):
-    def __init__(self, data_dim=784, hidden=500, latent=20):
-        super().__init__()
-        self.fc1 = nn.Linear(data_dim, hidden)
-        self.fc_mu = nn.Linear(hidden, latent)
-        self.fc_logvar = nn.Linear(hidden, latent)
-        self.fc3 = nn.Linear(latent, hidden)
-        self.fc4 = nn.Linear(hidden, data_dim)
-
-    def forward(self, x):
-        h = torch.tanh(self.fc1(x))
-        mu, logvar = self.fc_mu(h), self.fc_logvar(h)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        return self.fc4(torch.tanh(self.fc3(z))), mu, logvar
+from tutorial_vae import VAE as TutorialVAE, loss_function   # the plain loop's model: benchmarks/tutorial_vae.py
 
 
 def plain_loss(logits, x, mu, logvar):
-    reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return (reconstruction + kl) / len(x)
+    return loss_function(logits, x, mu, logvar) / len(x)
 
 
 def train_plain(train, epochs, batch_size, seed):
     torch.manual_seed(seed)
-    model = PlainVAE()
+    model = TutorialVAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     start = time.perf_counter()
     for epoch in range(epochs):
