@@ -101,3 +101,12 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
         write_bytes_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["weights.bin"]   # no temporary file left behind
+
+
+def test_a_model_with_non_finite_weights_is_refused_with_one_sentence(tmp_path):
+    model = aevb.VAE(10, latent_dim=2, hidden=(4,))
+    with torch.no_grad():
+        model.decoder[0].weight[0, 0] = float("nan")
+    model.save(tmp_path / "m")
+    with pytest.raises(aevb.CheckpointError, match=r"NaN or infinite weights \(decoder.0.weight\).*smaller --lr"):
+        aevb.load(tmp_path / "m")

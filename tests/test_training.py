@@ -201,3 +201,61 @@ def test_the_train_bound_on_a_test_sized_subset_agrees_with_the_full_one(digits,
     stderr = float(per_row.std()) / 300 ** 0.5 * (1 - 300 / 1200) ** 0.5
     assert full_row["train_elbo"] == pytest.approx(float(per_row.mean()), abs=1e-4)
     assert 0 < abs(subset_row["train_elbo"] - full_row["train_elbo"]) < 4 * stderr
+
+
+def test_a_diverging_run_stops_with_one_sentence_and_writes_no_non_finite_number(digits, tmp_path):
+    with pytest.raises(aevb.training.loop.TrainingDiverged, match=r"diverged at minibatch \d+ .*became nan.*smaller --lr"):
+        run(digits, tmp_path / "run", optimizer="adagrad", lr=1e6)
+    for file in (tmp_path / "run").iterdir():          # config.json only: no checkpoint, no NaN written
+        assert file.name == "config.json" and "NaN" not in file.read_text() and "Infinity" not in file.read_text()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(beta=-1.0), "beta=-1.0 must be a finite number"), (dict(beta=float("nan")), "beta=nan"),
+    (dict(lr=float("inf")), "lr=inf must be a finite number"), (dict(epochs=float("inf")), "epochs=inf"),
+])
+def test_settings_that_cannot_train_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        aevb.TrainConfig(**options)
+
+
+@pytest.mark.parametrize("place", ["a folder of the user's files", "the current directory", "a file"])
+def test_a_run_never_writes_into_a_place_that_holds_other_files(digits, tmp_path, monkeypatch, place):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "model.safetensors").write_bytes(b"the user's own weights")
+    out = {"a folder of the user's files": tmp_path / "mine", "the current directory": "",
+           "a file": tmp_path / "mine" / "model.safetensors"}[place]
+    monkeypatch.chdir(tmp_path / "mine")
+    with pytest.raises(FileExistsError, match="choose another --out"):
+        run(digits, out)
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["model.safetensors"]
+    assert (tmp_path / "mine" / "model.safetensors").read_bytes() == b"the user's own weights"
+
+
+def test_a_run_stopped_before_its_first_evaluation_resumes_to_the_same_weights(digits, tmp_path, monkeypatch):
+    whole = run(digits, tmp_path / "whole", epochs=2)
+    save = aevb.training.loop._save
+
+    def interrupted_after_first_save(*args):
+        save(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(aevb.training.loop, "_save", interrupted_after_first_save)
+    with pytest.raises(KeyboardInterrupt):
+        run(digits, tmp_path / "at-step-0", epochs=2)                  # stopped right after the step-0 checkpoint
+    monkeypatch.undo()
+    assert json.loads(load_file_metadata(tmp_path / "at-step-0")["state"])["progress"]["step"] == 0
+    run(digits, tmp_path / "config-only", epochs=2)
+    for name in ("checkpoint.safetensors", "model.safetensors", "metrics.jsonl"):
+        (tmp_path / "config-only" / name).unlink()                       # as if killed after config.json
+    for stopped in ("at-step-0", "config-only"):
+        resumed = aevb.resume(tmp_path / stopped, progress=False, log=lambda *a: None)
+        assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), whole.state_dict().values()))
+        assert metrics(tmp_path / stopped) == metrics(tmp_path / "whole")
+
+
+def load_file_metadata(run_dir):
+    from safetensors import safe_open
+
+    with safe_open(run_dir / "checkpoint.safetensors", "pt") as f:
+        return f.metadata()

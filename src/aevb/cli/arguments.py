@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -21,6 +22,13 @@ def parse_count(text: str) -> int:
     if value < 1 or value != int(value):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
     return int(value)
+
+
+def parse_run_directory(text: str) -> Path:
+    """A directory to create; an empty name (which would mean the current directory) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give the run directory a name, e.g. --out runs/first")
+    return Path(text)
 
 
 def parse_budget(text: str) -> int | str:

@@ -27,7 +27,8 @@ from ..objectives import ESTIMATORS
 from ..training import TrainConfig, resume, train
 from ..training import distributed
 from ..training.config import OBJECTIVES, OPTIMIZERS, PRECISIONS
-from .arguments import DATA_DIR_HELP, DATA_HELP, DEVICES, parse_count, parse_hidden, resolve_device
+from .arguments import (DATA_DIR_HELP, DATA_HELP, DEVICES, parse_count, parse_hidden, parse_run_directory,
+                        resolve_device)
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -90,7 +91,8 @@ def add_parser(verbs) -> None:
                                    "Pays only on GPUs and on CPUs with AVX512_BF16 or AMX; elsewhere PyTorch "
                                    "emulates it, slower than fp32 (default: fp32)")
     run = p.add_argument_group("run")
-    run.add_argument("--out", type=Path, help="run directory to create (default: runs/DATA-TIME)")
+    run.add_argument("--out", type=parse_run_directory,
+                     help="run directory to create, new or empty (default: runs/DATA-TIME)")
     run.add_argument("--resume", type=Path, metavar="RUN",
                      help="continue RUN from its checkpoint; only --epochs, --max-samples and --device may change")
     run.add_argument("--quiet", action="store_true", help="no progress bar or messages")

@@ -24,6 +24,10 @@ def load(path, device="cpu") -> VAE:
     """Rebuild the VAE saved in the directory `path` (a run directory or one from model.save())."""
     model = model_from_document(read_config(path), path)
     tensors, _ = read_tensors(Path(path) / WEIGHTS_FILE, "aevb.model")
+    broken = sorted(name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all()))
+    if broken:
+        raise CheckpointError(f"{Path(path) / WEIGHTS_FILE} holds NaN or infinite weights ({', '.join(broken)}): the "
+                              "model diverged; train it again with a smaller --lr")
     dtypes = {t.dtype for t in tensors.values() if t.is_floating_point()}
     if len(dtypes) == 1:
         model.to(dtypes.pop())          # the saved precision: a float64 model comes back float64, unrounded

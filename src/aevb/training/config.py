@@ -106,8 +106,10 @@ class TrainConfig:
             raise ValueError("no budget: give epochs or max_samples")
         for name in ("epochs", "max_samples", "eval_every", "lr"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}={value!r} must be > 0")
+            if value is not None and not 0 < value < math.inf:
+                raise ValueError(f"{name}={value!r} must be a finite number > 0")
+        if not 0 <= self.beta < math.inf:
+            raise ValueError(f"beta={self.beta!r} must be a finite number ≥ 0 (the weight of the KL term; 1 is the bound)")
 
     @property
     def learning_rate(self) -> float:

@@ -38,6 +38,14 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def all_true(flag: torch.Tensor) -> bool:
+    """Whether a boolean scalar is true on every process (one all-reduce when there are several)."""
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        flag = flag.to(torch.int32)
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag)
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

@@ -86,6 +86,10 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
     out = Path(out)
     if (out / CONFIG_FILE).exists():
         raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({next(out.iterdir()).name}, ...)"
+        raise FileExistsError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
+                              "is overwritten; choose another --out")
     dataset = dataset.with_train_rows(config.n_train)
     _check_data(model, dataset, config)
     distributed.init_from_environment(torch.device(config.device))
@@ -100,7 +104,9 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
 
 def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = None, device: str | None = None,
            progress: bool = True, log=print) -> VAE:
-    """Continue the run in `run_dir` from its checkpoint, optionally with a new budget or device."""
+    """Continue the run in `run_dir` from its checkpoint, optionally with a new budget or device. A run
+    stopped before its first checkpoint (only config.json written) starts again from its first step, with
+    the model rebuilt from its configuration and seed, as `aevb train` builds it."""
     run_dir = Path(run_dir)
     document = read_config(run_dir)
     if "train" not in document:
@@ -110,6 +116,8 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
         changes.setdefault("epochs", epochs)
         changes.setdefault("max_samples", max_samples)
     config = dataclasses.replace(TrainConfig(**document["train"]), **changes)
+    if not (run_dir / CHECKPOINT_FILE).exists():
+        return _start_again(run_dir, document, config, progress, log)
     tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
     try:
         saved = json.loads(metadata.get("state", ""))
@@ -133,6 +141,21 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
         log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
         write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
     return _run(model, optimizer, dataset, config, run_dir, state, progress, log)
+
+
+def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
+    """A run with a config.json and no checkpoint, trained from its first step."""
+    torch.manual_seed(config.seed)
+    model = model_from_document(document, run_dir)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
+    _check_data(model, dataset, config)
+    distributed.init_from_environment(torch.device(config.device))
+    if distributed.is_main():
+        log(f"{run_dir} has no checkpoint yet: training it from its first step")
+        write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
+    torch.manual_seed(config.seed)
+    return _run(model, _optimizer(model, config, len(dataset.train)), dataset, config, run_dir, TrainingState(),
+                progress, log)
 
 
 def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: TrainingState, progress, log) -> VAE:
@@ -161,6 +184,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
         report("note: this CPU has no native bfloat16 products (AVX512_BF16 or AMX); PyTorch emulates them, "
                "slower than --precision fp32")
 
+    if main and state.step == 0 and not (out / CHECKPOINT_FILE).exists():
+        _save(model, optimizer, state, out)        # resumable from its first moment
     model.train()
     for indices in minibatches(state, config.seed, n_train, config.batch_size, budget):
         # Every process draws the randomness of the whole global minibatch, then keeps its rows.
@@ -173,6 +198,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
         # that the global mean.
         scale = -distributed.world_size() / len(indices)
         bound_sum = _bound_and_gradients(objective, x[rows], noise[:, rows], scale, autocast)
+        if not distributed.all_true(torch.isfinite(bound_sum)):
+            raise TrainingDiverged(_divergence(state, config, f"the bound became {float(bound_sum):g}"))
         fused_step(optimizer)
         state.step += 1
         bar.update(len(indices))
@@ -183,6 +210,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
             running_bound, running_count = torch.zeros((), device=device), 0
         if state.samples_seen >= next_eval or state.samples_seen >= budget:
             state.seconds = time.perf_counter() - started
+            if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):   # the same on every process
+                raise TrainingDiverged(_divergence(state, config, "a weight became NaN or infinite"))
             if main:
                 _evaluate(model, eval_sets, state, n_train, report)
                 _save(model, optimizer, state, out)
@@ -192,6 +221,17 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
         _save(model, optimizer, state, out)
     distributed.barrier()
     return model
+
+
+class TrainingDiverged(ValueError):
+    """The bound or a weight became NaN or infinite; the run directory keeps its last finite checkpoint."""
+
+
+def _divergence(state: TrainingState, config: TrainConfig, what: str) -> str:
+    kept = (f"its last checkpoint, at {state.metrics[-1]['samples_seen']:,} datapoints, is kept" if state.metrics
+            else "no checkpoint was written")
+    return (f"training diverged at minibatch {state.step + 1} ({state.samples_seen:,} datapoints seen): {what}; "
+            f"{kept}. Try a smaller --lr (this run: {config.learning_rate:g}) or another --optimizer")
 
 
 def evaluated_train_rows(dataset: datasets.Dataset, config: TrainConfig) -> torch.Tensor:
