@@ -182,3 +182,23 @@ def test_the_command_starts_without_importing_torch_dynamo(tmp_path):
                progress=False, log=lambda *a: None)
     saved = load_file(tmp_path / "cli" / "model.safetensors")
     assert all(torch.equal(saved[name], value) for name, value in model.state_dict().items())
+
+
+def test_a_second_writer_of_a_run_is_refused_and_the_first_is_unharmed(tmp_path):
+    run = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "aevb", "train", *TINY, "--epochs", "200", "--out", str(run)],
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = aevb("train", "--resume", run, "--epochs", 250, check=False)   # while the first trains (~15 s)
+    third = aevb("train", *TINY, "--out", run, check=False)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert second.returncode == 2 and second.stderr.count("\n") == 1
+    assert "is being trained by another process (pid" in second.stderr
+    assert third.returncode == 2 and "already holds a run" in third.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["epochs"] == 200                                  # the refused resume changed nothing
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["epoch"] == 200.0
+    after = aevb("train", "--resume", run, "--epochs", 201)                # the lock went with the first process
+    assert after.returncode == 0

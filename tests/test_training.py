@@ -204,10 +204,15 @@ def test_the_train_bound_on_a_test_sized_subset_agrees_with_the_full_one(digits,
 
 
 def test_a_diverging_run_stops_with_one_sentence_and_writes_no_non_finite_number(digits, tmp_path):
-    with pytest.raises(aevb.training.loop.TrainingDiverged, match=r"diverged at minibatch \d+ .*became nan.*smaller --lr"):
+    expected = r"diverged at minibatch \d+ .*became nan; its checkpoint from before.*smaller --lr"
+    with pytest.raises(aevb.training.loop.TrainingDiverged, match=expected):
         run(digits, tmp_path / "run", optimizer="adagrad", lr=1e6)
-    for file in (tmp_path / "run").iterdir():          # config.json only: no checkpoint, no NaN written
-        assert file.name == "config.json" and "NaN" not in file.read_text() and "Infinity" not in file.read_text()
+    files = {file.name: file for file in (tmp_path / "run").iterdir()}
+    assert {"config.json", "metrics.jsonl", "checkpoint.safetensors", "model.safetensors"} <= set(files)
+    for name in ("config.json", "metrics.jsonl"):
+        assert "NaN" not in files[name].read_text() and "Infinity" not in files[name].read_text()
+    for name in ("checkpoint.safetensors", "model.safetensors"):    # the step-0 checkpoint, finite
+        assert all(torch.isfinite(t).all() for t in load_file(files[name]).values() if t.is_floating_point())
 
 
 @pytest.mark.parametrize("options, message", [

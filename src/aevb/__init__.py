@@ -21,7 +21,7 @@ from .model import VAE, VAEConfig, load
 from .objectives import elbo, iwae_bound, log_weight_prior
 from .training import TrainConfig, resume, train
 
-__all__ = ["VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "CheckpointError", "Dataset",
+__all__ = ["datasets", "objectives", "VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "CheckpointError", "Dataset",
            "Estimate", "evaluate_elbo", "log_likelihood", "importance_sampling", "marginal_likelihood_hmc",
            "active_units", "kl_per_dimension", "report", "TrainConfig", "train", "resume"]
 __version__ = "0.1.0"

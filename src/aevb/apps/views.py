@@ -1,12 +1,11 @@
-"""What the pictures show, as arrays: the latent manifold, reconstructions, interpolations, traversals
-and the latent means of a data set (the paper's Figures 4 and 5, and the usual companions)."""
+"""What the pictures show, as arrays: the latent manifold, reconstructions, interpolations and traversals
+(the paper's Figures 4 and 5, and the usual companions). The latent means of a data set are
+`aevb.estimators.diagnostics.latent_means`."""
 
 from __future__ import annotations
 
 import torch
 from torch.distributions import Normal
-
-from ..estimators.diagnostics import latent_means
 
 
 def manifold_quantiles(n: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ class BernoulliHead(nn.Module):
     """p(x|z) = Π_d Bernoulli(x_d; sigmoid(logit_d)); x binary, or grey intensities in [0, 1]
     (then log p is the cross-entropy the paper's author used for grey MNIST)."""
 
-    def __init__(self, in_features: int, config: "VAEConfig"):
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
         self.logits = Dense(in_features, config.data_dim)
 
@@ -40,14 +40,14 @@ class BernoulliHead(nn.Module):
 class NetworkLogVariance(Dense):
     """log σ²(z) output by the network, one per datapoint and dimension (the paper's Frey Face model)."""
 
-    def __init__(self, in_features: int, config: "VAEConfig"):
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__(in_features, config.data_dim)
 
 
 class LearnedLogVariance(nn.Module):
     """log σ² a free parameter per data dimension, independent of z ("calibrated decoder")."""
 
-    def __init__(self, in_features: int, config: "VAEConfig"):
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
         self.log_var = nn.Parameter(torch.zeros(config.data_dim))
 
@@ -58,7 +58,7 @@ class LearnedLogVariance(nn.Module):
 class FixedLogVariance(nn.Module):
     """log σ² fixed at log(config.fixed_variance) for every dimension."""
 
-    def __init__(self, in_features: int, config: "VAEConfig"):
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
         self.register_buffer("log_var", torch.full((config.data_dim,), math.log(config.fixed_variance)), persistent=False)
 
@@ -73,7 +73,7 @@ GAUSSIAN_MEANS = {"sigmoid": torch.sigmoid, "linear": nn.Identity()}
 class GaussianHead(nn.Module):
     """p(x|z) = N(x; mean(h), diag σ²) with mean through a sigmoid or linear, σ² as configured."""
 
-    def __init__(self, in_features: int, config: "VAEConfig"):
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
         self.loc = Dense(in_features, config.data_dim)
         self.mean = GAUSSIAN_MEANS[config.gaussian_mean]

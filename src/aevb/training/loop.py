@@ -9,6 +9,7 @@ metrics.jsonl. `train` starts a run; `resume` continues one exactly where its ch
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -28,6 +29,7 @@ from ..io.checkpoint import (CheckpointError, load_state, model_config_document,
                              optimizer_to_tensors, read_config, read_tensors, save_weights, write_tensors)
 from ..io.files import write_bytes_atomic, write_json_atomic
 from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE, EVALUATION_SEED, METRICS_FILE, TEST_BINARIZATION_SEED
+from ..io.run_lock import LOCK_FILE, locked
 from ..kernels import dense, fused_elbo
 from ..kernels.fused_step import fused_step
 from ..model.loading import model_from_document
@@ -86,20 +88,27 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
     out = Path(out)
     if (out / CONFIG_FILE).exists():
         raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({next(out.iterdir()).name}, ...)"
+    others = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
+    if out.exists() and (not out.is_dir() or others):
+        what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({others[0]}, ...)"
         raise FileExistsError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
                               "is overwritten; choose another --out")
     dataset = dataset.with_train_rows(config.n_train)
     _check_data(model, dataset, config)
     distributed.init_from_environment(torch.device(config.device))
     distributed.barrier()            # every process has checked `out` before the first one writes to it
-    if distributed.is_main():
-        write_json_atomic(out / CONFIG_FILE, model_config_document(
-            model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
-    torch.manual_seed(config.seed)
-    optimizer = _optimizer(model, config, len(dataset.train))
-    return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
+    with _writer_lock(out):
+        if distributed.is_main():
+            write_json_atomic(out / CONFIG_FILE, model_config_document(
+                model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
+        torch.manual_seed(config.seed)
+        optimizer = _optimizer(model, config, len(dataset.train))
+        return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
+
+
+def _writer_lock(run_dir: Path):
+    """The run directory's lock, held by the process that writes it (rank 0)."""
+    return locked(run_dir) if distributed.is_main() else contextlib.nullcontext()
 
 
 def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = None, device: str | None = None,
@@ -116,6 +125,12 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
         changes.setdefault("epochs", epochs)
         changes.setdefault("max_samples", max_samples)
     config = dataclasses.replace(TrainConfig(**document["train"]), **changes)
+    distributed.init_from_environment(torch.device(config.device))
+    with _writer_lock(run_dir):
+        return _resume_locked(run_dir, document, config, progress, log)
+
+
+def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
     if not (run_dir / CHECKPOINT_FILE).exists():
         return _start_again(run_dir, document, config, progress, log)
     tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
@@ -136,7 +151,6 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
     restore_rng_state(tensors)
     state = TrainingState(**saved["progress"])
-    distributed.init_from_environment(torch.device(config.device))
     if distributed.is_main():
         log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
         write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
@@ -149,7 +163,6 @@ def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, l
     model = model_from_document(document, run_dir)
     dataset = datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
     _check_data(model, dataset, config)
-    distributed.init_from_environment(torch.device(config.device))
     if distributed.is_main():
         log(f"{run_dir} has no checkpoint yet: training it from its first step")
         write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
@@ -229,7 +242,7 @@ class TrainingDiverged(ValueError):
 
 def _divergence(state: TrainingState, config: TrainConfig, what: str) -> str:
     kept = (f"its last checkpoint, at {state.metrics[-1]['samples_seen']:,} datapoints, is kept" if state.metrics
-            else "no checkpoint was written")
+            else "its checkpoint from before the first step is kept")
     return (f"training diverged at minibatch {state.step + 1} ({state.samples_seen:,} datapoints seen): {what}; "
             f"{kept}. Try a smaller --lr (this run: {config.learning_rate:g}) or another --optimizer")
 
