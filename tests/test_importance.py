@@ -127,3 +127,14 @@ def test_report_on_the_linear_gaussian_model():
     assert figures["log_likelihood"] == pytest.approx(exact, abs=1e-3)
     assert abs(figures["gap"]) < 4 * figures["gap_stderr"] + 1e-6       # q is the posterior: no gap
     assert figures["bits_per_dim"] == pytest.approx(-exact / (6 * math.log(2)), abs=1e-3)
+
+
+def test_importance_sampling_restores_the_models_mode_when_it_fails():
+    model = aevb.VAE(6, latent_dim=2, hidden=(4,))
+    model.train()
+    with pytest.raises(ValueError, match="expects data_dim=6"):
+        importance_sampling(model, torch.zeros(3, 5), k=10)          # the wrong width fails inside
+    assert model.training
+    model.eval()
+    importance_sampling(model, torch.zeros(3, 6), k=10)
+    assert not model.training

@@ -100,7 +100,9 @@ def test_denoising_and_upscaling_improve_on_their_inputs(digits_model):
     assert ((denoise(digits_model, noisy) - x) ** 2).mean() < ((noisy - x) ** 2).mean()
     small = downsample(x, (8, 8), 2)
     nearest = torch.nn.functional.interpolate(small.view(-1, 1, 4, 4), scale_factor=2).flatten(1)
+    digits_model.zero_grad(set_to_none=True)                         # (training left its last gradients)
     assert ((upscale(digits_model, small, (8, 8), 2) - x) ** 2).mean() < ((nearest - x) ** 2).mean()
+    assert all(p.grad is None for p in digits_model.parameters())    # upscaling leaves no gradient on the model
 
 
 def test_inpaint_denoise_upscale_verbs_read_and_write_pngs(digits_run, tmp_path):

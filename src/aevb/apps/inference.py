@@ -84,8 +84,7 @@ def upscale(model, y: torch.Tensor, image_shape: tuple[int, int], factor: int, n
     for _ in range(steps):
         predicted = downsample(model.decode(z).mean, image_shape, factor)
         log_posterior = model.prior.log_prob(z) - ((predicted - y) ** 2).sum(1) / (2 * noise_std ** 2)
-        optimizer.zero_grad()
-        (-log_posterior.sum()).backward()
+        (z.grad,) = torch.autograd.grad(-log_posterior.sum(), z)   # z's gradient only: the model's .grad untouched
         optimizer.step()
     with torch.no_grad():
         return model.decode(z).mean

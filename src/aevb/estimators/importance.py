@@ -47,6 +47,13 @@ def importance_sampling(model, x: torch.Tensor, k: int = 5000, sample_chunk: int
         raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
     was_training = model.training
     model.eval()
+    try:
+        return _importance_sampling(model, x, k, sample_chunk, progress)
+    finally:
+        model.train(was_training)
+
+
+def _importance_sampling(model, x: torch.Tensor, k: int, sample_chunk: int, progress: bool) -> ImportanceSampling:
     decoder_log_prob = log_prob_function(model)
     q_z = model.encode(x)
     loc, scale = q_z.base_dist.loc, q_z.base_dist.scale                      # [N, Nz]
@@ -67,7 +74,6 @@ def importance_sampling(model, x: torch.Tensor, k: int = 5000, sample_chunk: int
             lse2.append(torch.logsumexp(2 * log_w, 0))
         log_sum_w[i] = torch.logsumexp(torch.stack(lse), 0)
         log_sum_w2[i] = torch.logsumexp(torch.stack(lse2), 0)
-    model.train(was_training)
     return ImportanceSampling((log_sum_w - math.log(k)).to(x.dtype), torch.exp(2 * log_sum_w - log_sum_w2).to(x.dtype), k)
 
 
