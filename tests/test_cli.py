@@ -112,6 +112,7 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_pa
 @pytest.mark.parametrize("args, message", [
     (["train", "--hidden", "big"], "--hidden 'big'"),
     (["train", "--max-samples", "-5"], "must be a positive whole number"),
+    (["train", "--max-samples", "1e400"], "'1e400' must be a positive whole number"),
     (["train", "--data", "nothing.xyz"], "neither a known data set"),
     (["train", "--data", "digits", "--likelihood", "bernoulli", "--binarize", "none", "--samples", "0"], "samples=0"),
     (["train", "--data", "digits", "--n-train", "5000"], "n_train=5000 is outside [2, 1200]"),
