@@ -20,7 +20,7 @@ from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic
 from ..io.run_directory import SAMPLES_FILE
 from ..kernels.dense import ACTIVATIONS
-from ..model import VAE, VAEConfig, load
+from ..model import VAE, VAEConfig
 from ..model.likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from ..model.networks import INITIALISATIONS
 from ..objectives import ESTIMATORS
@@ -136,8 +136,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
             flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
             raise ValueError(f"--resume continues {args.resume} with its own settings; drop {flags} "
                              "(only --epochs, --max-samples and --device may change)")
-        resume(args.resume, **given, progress=progress, log=log)
-        write_samples(args.resume)
+        write_samples(args.resume, resume(args.resume, **given, progress=progress, log=log))
         return 0
     model_options = {k: given.pop(k) for k in list(given) if k in MODEL_OPTIONS}
     out = given.pop("out", None)
@@ -157,19 +156,19 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     model = VAE(data_dim=dataset.data_dim, **model_options)
     log(f"model: {dataset.data_dim}-{'-'.join(map(str, model.config.hidden))}-{model.config.latent_dim}, "
         f"{model.config.activation}, {model.config.likelihood}; run directory {out}")
-    train(model, dataset, config, out, progress=progress, log=log)
-    write_samples(out)
+    write_samples(out, train(model, dataset, config, out, progress=progress, log=log))
     log(f"done: {out}")
     return 0
 
 
-def write_samples(run: Path) -> None:
-    """RUN/samples.png, the means of p(x|z) for 100 draws z ~ N(0, I), when the run's data are images."""
+def write_samples(run: Path, model: VAE) -> None:
+    """RUN/samples.png, the means of p(x|z) for 100 draws z ~ N(0, I) of the run's trained `model`, when the
+    run's data are images."""
     if not distributed.is_main():
         return
     document = read_config(run)
     shape = (document.get("data") or {}).get("image_shape")
     if shape is not None:
         title = f"{run_title(run)}: means of p(x|z) for 100 draws z ~ N(0, I)"
-        write_bytes_atomic(run / SAMPLES_FILE, samples_png(load(run), shape, n=100, seed=document["train"]["seed"],
+        write_bytes_atomic(run / SAMPLES_FILE, samples_png(model, shape, n=100, seed=document["train"]["seed"],
                                                           title=title))
