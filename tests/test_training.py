@@ -264,3 +264,25 @@ def load_file_metadata(run_dir):
 
     with safe_open(run_dir / "checkpoint.safetensors", "pt") as f:
         return f.metadata()
+
+
+def test_a_run_records_the_data_it_was_trained_on_and_finds_it_from_anywhere(digits, tmp_path, monkeypatch):
+    """The data set itself decides what config.json records, not TrainConfig.data (whose default names
+    MNIST); a file is recorded by its absolute path; arrays in memory are recorded as None."""
+    run(digits, tmp_path / "named", epochs=1)          # TrainConfig(data="digits") and the digits
+    config = aevb.TrainConfig(epochs=1)                   # TrainConfig.data left at its default, "mnist"
+    aevb.train(aevb.VAE(64, **SMALL), digits, config, tmp_path / "python", progress=False, log=lambda *a: None)
+    assert json.loads((tmp_path / "python" / "config.json").read_text())["train"]["data"] == "digits"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.csv").write_text("\n".join(",".join(map(str, row.tolist())) for row in digits.test[:50]))
+    csv_data = datasets.load("rows.csv")
+    aevb.train(aevb.VAE(64, **SMALL), csv_data, config, "from_csv", progress=False, log=lambda *a: None)
+    assert json.loads((tmp_path / "from_csv" / "config.json").read_text())["train"]["data"] == str(tmp_path / "rows.csv")
+    monkeypatch.chdir(tmp_path / "named")
+    aevb.resume(tmp_path / "from_csv", epochs=2, progress=False, log=lambda *a: None)   # found from elsewhere
+    in_memory = dataclasses.replace(digits, locator=None)
+    aevb.train(aevb.VAE(64, **SMALL), in_memory, config, tmp_path / "memory", progress=False, log=lambda *a: None)
+    before = (tmp_path / "memory" / "config.json").read_bytes()
+    with pytest.raises(ValueError, match="trained on an array held in memory"):
+        aevb.resume(tmp_path / "memory", epochs=2, progress=False)
+    assert (tmp_path / "memory" / "config.json").read_bytes() == before

@@ -8,6 +8,7 @@ go into NAMED_DATASETS, new file kinds into FILE_LOADERS.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .dataset import Dataset
@@ -27,14 +28,14 @@ def load(name_or_path, data_dir=None, download: bool = True, log=print) -> Datas
     """
     name = str(name_or_path)
     if name in NAMED_DATASETS:
-        return NAMED_DATASETS[name](data_dir=data_dir, download=download, log=log)
+        return replace(NAMED_DATASETS[name](data_dir=data_dir, download=download, log=log), locator=name)
     path = Path(name).expanduser()
     if path.is_dir():
-        return load_image_folder(path)
+        return replace(load_image_folder(path), locator=str(path.resolve()))
     if path.suffix.lower() in FILE_LOADERS:
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
-        return FILE_LOADERS[path.suffix.lower()](path)
+        return replace(FILE_LOADERS[path.suffix.lower()](path), locator=str(path.resolve()))
     raise ValueError(f"--data {name!r} is neither a known data set {sorted(NAMED_DATASETS)}, a folder of images, "
                      f"nor a file of a known kind {sorted(FILE_LOADERS)}")
 

@@ -13,17 +13,20 @@ class Dataset:
     """Float32 arrays [N, D] per split; `image_shape` (H, W) when the rows are images (for pictures);
     `likelihood` the family that suits the values; `source` says where the data came from;
     `binarize` the binarisation that suits it by default (docs/protocols.md §1: dynamic for MNIST);
-    `labels` maps a split name to its integer labels [N] when the data has them."""
+    `labels` maps a split name to its integer labels [N] when the data has them; `locator` is what
+    `aevb.datasets.load` takes to load the same data again (a registered name or an absolute path), None
+    for arrays held in memory; `test` is None for data without a held-out split (arrays in memory)."""
 
     name: str
     train: torch.Tensor
     valid: torch.Tensor | None
-    test: torch.Tensor
+    test: torch.Tensor | None
     image_shape: tuple[int, int] | None
     likelihood: str
     source: str
     labels: dict[str, torch.Tensor] = field(default_factory=dict)
     binarize: str = "none"
+    locator: str | None = None
 
     @property
     def data_dim(self) -> int:

@@ -37,23 +37,26 @@ class ImportanceSampling:
 
 @torch.no_grad()
 def importance_sampling(model, x: torch.Tensor, k: int = 5000, sample_chunk: int = 5000,
-                        progress: bool = False) -> ImportanceSampling:
+                        progress: bool = False, seed: int | None = None) -> ImportanceSampling:
     """Estimate log p(x) for every row of x [N, D] with k importance samples each.
 
     Works one datapoint at a time in chunks of `sample_chunk` samples; the effective sample size
-    (Σ w)² / Σ w² of each datapoint's weights is returned beside the estimate.
+    (Σ w)² / Σ w² of each datapoint's weights is returned beside the estimate. With a `seed`, every row
+    uses the same k draws of ε, from a generator seeded with it: each row's estimate is still unbiased
+    for its L_k, and depends on that row alone, not on the rows scored with it or their order.
     """
     if k < 1:
         raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
     was_training = model.training
     model.eval()
     try:
-        return _importance_sampling(model, x, k, sample_chunk, progress)
+        return _importance_sampling(model, x, k, sample_chunk, progress, seed)
     finally:
         model.train(was_training)
 
 
-def _importance_sampling(model, x: torch.Tensor, k: int, sample_chunk: int, progress: bool) -> ImportanceSampling:
+def _importance_sampling(model, x: torch.Tensor, k: int, sample_chunk: int, progress: bool,
+                         seed: int | None) -> ImportanceSampling:
     decoder_log_prob = log_prob_function(model)
     q_z = model.encode(x)
     loc, scale = q_z.base_dist.loc, q_z.base_dist.scale                      # [N, Nz]
@@ -61,11 +64,15 @@ def _importance_sampling(model, x: torch.Tensor, k: int, sample_chunk: int, prog
     log_q_constant = -scale.log().sum(1) - 0.5 * latent_dim * math.log(2 * math.pi)   # [N]
     log_sum_w = torch.empty(len(x), dtype=torch.float64, device=x.device)
     log_sum_w2 = torch.empty_like(log_sum_w)
-    chunks = [(start, min(sample_chunk, k - start)) for start in range(0, k, sample_chunk)]
+    sizes = [min(sample_chunk, k - start) for start in range(0, k, sample_chunk)]
+    generator = None if seed is None else torch.Generator(x.device).manual_seed(seed)
+    # Drawn in float32 whatever the model's type, so that float32 and float64 scores see the same ε.
+    shared = None if seed is None else [torch.randn(size, latent_dim, generator=generator, device=x.device)
+                                        .to(loc.dtype) for size in sizes]
     for i in tqdm(range(len(x)), desc=f"log p(x), k={k}", unit="datapoint", disable=not progress):
         lse, lse2 = [], []
-        for _, size in chunks:
-            eps = torch.randn(size, latent_dim, device=x.device)            # [S, Nz]
+        for chunk, size in enumerate(sizes):
+            eps = shared[chunk] if shared else torch.randn(size, latent_dim, device=x.device, dtype=loc.dtype)  # [S, Nz]
             z = torch.addcmul(loc[i], eps, scale[i])                        # z = μ + σ ⊙ ε (docs/maths.md §3)
             log_prior = -0.5 * (z.square().sum(1) + latent_dim * math.log(2 * math.pi))     # log N(z; 0, I)
             log_q = log_q_constant[i] - 0.5 * eps.square().sum(1)                           # log q(z|x)

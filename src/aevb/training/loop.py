@@ -81,11 +81,33 @@ class TrainingState(Position):
     metrics: list[dict] = field(default_factory=list)
 
 
-def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, progress: bool = True,
-          log=print) -> VAE:
+def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, *, progress: bool = True,
+          log=print, on_evaluation=None) -> VAE:
     """Train `model` on `dataset` with Algorithm 1, writing the run directory `out` (which must not
-    hold a run already). Returns the trained model."""
-    out = Path(out)
+    hold a run already), or keeping everything in memory when `out` is None. `on_evaluation(row)` is
+    called with each evaluation's row of metrics. Returns the trained model.
+
+    The run records the data it was trained on as `dataset.locator` (a registered name or an absolute
+    path), or None for arrays held in memory, whatever `config.data` says."""
+    if out is not None:
+        out = Path(out)
+        _check_new_run_directory(out)
+    dataset = dataset.with_train_rows(config.n_train)
+    config = dataclasses.replace(config, data=dataset.locator,
+                                 data_dir=None if config.data_dir is None else str(Path(config.data_dir).resolve()))
+    _check_data(model, dataset, config)
+    distributed.init_from_environment(torch.device(config.device))
+    distributed.barrier()            # every process has checked `out` before the first one writes to it
+    with _writer_lock(out):
+        if out is not None and distributed.is_main():
+            write_json_atomic(out / CONFIG_FILE, model_config_document(
+                model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
+        torch.manual_seed(config.seed)
+        optimizer = _optimizer(model, config, len(dataset.train))
+        return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log, on_evaluation)
+
+
+def _check_new_run_directory(out: Path) -> None:
     if (out / CONFIG_FILE).exists():
         raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
     others = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
@@ -93,22 +115,11 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out, *, pr
         what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({others[0]}, ...)"
         raise FileExistsError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
                               "is overwritten; choose another --out")
-    dataset = dataset.with_train_rows(config.n_train)
-    _check_data(model, dataset, config)
-    distributed.init_from_environment(torch.device(config.device))
-    distributed.barrier()            # every process has checked `out` before the first one writes to it
-    with _writer_lock(out):
-        if distributed.is_main():
-            write_json_atomic(out / CONFIG_FILE, model_config_document(
-                model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
-        torch.manual_seed(config.seed)
-        optimizer = _optimizer(model, config, len(dataset.train))
-        return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log)
 
 
-def _writer_lock(run_dir: Path):
-    """The run directory's lock, held by the process that writes it (rank 0)."""
-    return locked(run_dir) if distributed.is_main() else contextlib.nullcontext()
+def _writer_lock(run_dir: Path | None):
+    """The run directory's lock, held by the process that writes it (rank 0); none for a run in memory."""
+    return locked(run_dir) if run_dir is not None and distributed.is_main() else contextlib.nullcontext()
 
 
 def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = None, device: str | None = None,
@@ -145,7 +156,8 @@ def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress,
     model = model_from_document(document, run_dir)
     load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
     model.to(config.device)
-    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
+    dataset = _run_data(run_dir, config, log)
+    _check_data(model, dataset, config)
     optimizer = _optimizer(model, config, len(dataset.train))
     optimizer.load_state_dict(optimizer_from_tensors(tensors, saved["optimizer"]))
     _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
@@ -161,7 +173,7 @@ def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, l
     """A run with a config.json and no checkpoint, trained from its first step."""
     torch.manual_seed(config.seed)
     model = model_from_document(document, run_dir)
-    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
+    dataset = _run_data(run_dir, config, log)
     _check_data(model, dataset, config)
     if distributed.is_main():
         log(f"{run_dir} has no checkpoint yet: training it from its first step")
@@ -171,7 +183,16 @@ def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, l
                 progress, log)
 
 
-def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: TrainingState, progress, log) -> VAE:
+def _run_data(run_dir: Path, config: TrainConfig, log) -> datasets.Dataset:
+    """The data a run recorded, loaded again for its resumption."""
+    if config.data is None:
+        raise ValueError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
+                         "from Python (aevb.sklearn.load(RUN).fit) or train a new run on a data file")
+    return datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
+
+
+def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state: TrainingState, progress, log,
+         on_evaluation=None) -> VAE:
     device = distributed.init_from_environment(torch.device(config.device))
     model.to(device)
     main = distributed.is_main()
@@ -181,7 +202,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
     binarization = BINARIZATIONS[config.binarize]
     train_x = binarization.prepare(dataset.train, config.seed).to(device)          # [N, D]
     eval_sets = {split: binarization.fixed(x, TEST_BINARIZATION_SEED).to(device)
-                 for split, x in (("train", evaluated_train_rows(dataset, config)), ("test", dataset.test))}
+                 for split, x in (("train", evaluated_train_rows(dataset, config)), ("test", dataset.test))
+                 if x is not None}
     n_train, latent_dim, draws = len(train_x), model.config.latent_dim, config.draws
     budget = config.budget(n_train)
     next_evaluation = EVAL_SPACINGS[config.eval_spacing]
@@ -197,7 +219,8 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
         report("note: this CPU has no native bfloat16 products (AVX512_BF16 or AMX); PyTorch emulates them, "
                "slower than --precision fp32")
 
-    if main and state.step == 0 and not (out / CHECKPOINT_FILE).exists():
+    checkpointing = main and out is not None
+    if checkpointing and state.step == 0 and not (out / CHECKPOINT_FILE).exists():
         _save(model, optimizer, state, out)        # resumable from its first moment
     model.train()
     for indices in minibatches(state, config.seed, n_train, config.batch_size, budget):
@@ -227,10 +250,13 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path, state: Train
                 raise TrainingDiverged(_divergence(state, config, "a weight became NaN or infinite"))
             if main:
                 _evaluate(model, eval_sets, state, n_train, report)
+                if on_evaluation is not None:
+                    on_evaluation(state.metrics[-1])
+            if checkpointing:
                 _save(model, optimizer, state, out)
             next_eval = next_evaluation(state.samples_seen, config, n_train)
     bar.close()
-    if main and not state.metrics:   # a resumed run whose budget was already spent
+    if checkpointing and not state.metrics:   # a resumed run whose budget was already spent
         _save(model, optimizer, state, out)
     distributed.barrier()
     return model
@@ -250,8 +276,9 @@ def _divergence(state: TrainingState, config: TrainConfig, what: str) -> str:
 def evaluated_train_rows(dataset: datasets.Dataset, config: TrainConfig) -> torch.Tensor:
     """The training rows whose bound every evaluation reports [n, D]: all of them with
     `full_train_evaluation`, else a fixed random subset as large as the test set (its bound agrees with
-    the full one within its standard error, at a fraction of the cost), in the training set's order."""
-    n_train, n_test = len(dataset.train), len(dataset.test)
+    the full one within its standard error, at a fraction of the cost; 10 000 rows when there is no
+    test set), in the training set's order."""
+    n_train, n_test = len(dataset.train), len(dataset.test) if dataset.test is not None else 10_000
     if config.full_train_evaluation or n_train <= n_test:
         return dataset.train
     chosen = torch.randperm(n_train, generator=torch.Generator().manual_seed(EVALUATION_SEED))[:n_test]
@@ -268,8 +295,9 @@ def _evaluate(model, eval_sets, state: TrainingState, n_train: int, report) -> N
     row["evaluation_seconds"] = round(time.perf_counter() - started, 3)
     state.metrics.append(row)
     subset = "" if row["train_rows_evaluated"] == n_train else f" ({row['train_rows_evaluated']:,} rows)"
-    report(f"epoch {row['epoch']:.2f}  samples {state.samples_seen:,}  train ELBO{subset} {row['train_elbo']:.2f}  "
-           f"test ELBO {row['test_elbo']:.2f} nats  ({row['seconds']:.0f} s)")
+    test = f"  test ELBO {row['test_elbo']:.2f}" if "test_elbo" in row else ""
+    report(f"epoch {row['epoch']:.2f}  samples {state.samples_seen:,}  train ELBO{subset} {row['train_elbo']:.2f}"
+           f"{test} nats  ({row['seconds']:.0f} s)")
 
 
 def _save(model, optimizer, state: TrainingState, out: Path) -> None:
@@ -283,8 +311,9 @@ def _save(model, optimizer, state: TrainingState, out: Path) -> None:
 
 
 def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
-    for split in ("train", "test"):
-        x = dataset.split(split)
+    for split, x in (("train", dataset.train), ("test", dataset.test)):
+        if x is None:
+            continue
         model.check_data(x, f"the {split} split of {dataset.name}")
         if config.binarize != "none" and (x.min() < 0 or x.max() > 1):
             raise ValueError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
@@ -292,7 +321,8 @@ def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> N
 
 
 def _data_description(dataset: datasets.Dataset) -> dict:
-    return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train), "n_test": len(dataset.test),
+    return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train),
+            "n_test": None if dataset.test is None else len(dataset.test),
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None}
 
 
