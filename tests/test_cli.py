@@ -90,7 +90,7 @@ def test_train_on_a_user_file_with_a_sample_budget(tmp_path):
     seen = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])["samples_seen"]
     assert 2000 <= seen < 2000 + 100      # training stops at the first minibatch boundary past the budget
     result = aevb("sample", tmp_path / "run", "--out", tmp_path / "s.png", check=False)
-    assert result.returncode == 2 and "use --out FILE.npy" in result.stderr
+    assert result.returncode == 2 and "use --out FILE.csv or FILE.npy" in result.stderr
 
 
 def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
@@ -203,3 +203,51 @@ def test_a_second_writer_of_a_run_is_refused_and_the_first_is_unharmed(tmp_path)
     assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["epoch"] == 200.0
     after = aevb("train", "--resume", run, "--epochs", 201)                # the lock went with the first process
     assert after.returncode == 0
+
+
+def test_per_row_verbs_answer_every_row_in_the_input_order(tmp_path):
+    """encode, score, reconstruct and sample on a headed CSV: one output row per input row, in order,
+    each row's numbers its own (the same rows reversed give the same numbers reversed)."""
+    make_csv(tmp_path)
+    lines = (tmp_path / "table.csv").read_text().splitlines()
+    lines.append("40,-40,40,-40")                                        # an outlier, the last row
+    (tmp_path / "table.csv").write_text("\n".join(lines))
+    (tmp_path / "reversed.csv").write_text("\n".join([lines[0], *reversed(lines[1:])]))
+    aevb("train", "--data", tmp_path / "table.csv", "--hidden", "16", "--latent-dim", "2", "--epochs", "20",
+         "--quiet", "--out", tmp_path / "run")
+    aevb("score", tmp_path / "run", "--data", tmp_path / "table.csv", "--k", 100, "--out", tmp_path / "scores.csv")
+    aevb("score", tmp_path / "run", "--data", tmp_path / "reversed.csv", "--k", 100, "--out", tmp_path / "back.npy")
+    scores = np.genfromtxt(tmp_path / "scores.csv", delimiter=",", names=True)
+    assert scores.dtype.names == ("row", "elbo", "log_likelihood", "anomaly_rank")
+    assert list(scores["row"]) == list(range(61)) and scores["anomaly_rank"][-1] == 1
+    back = np.load(tmp_path / "back.npy")                                # [61, 4]
+    np.testing.assert_allclose(back[::-1, 1:3], np.column_stack([scores["elbo"], scores["log_likelihood"]]),
+                               rtol=1e-6)
+    assert (scores["log_likelihood"] >= scores["elbo"] - 1).all()       # log p(x) ≥ ELBO, up to the ELBO's noise
+
+    aevb("encode", tmp_path / "run", "--data", tmp_path / "table.csv", "--out", tmp_path / "codes.csv")
+    codes = np.genfromtxt(tmp_path / "codes.csv", delimiter=",", names=True)
+    assert codes.dtype.names == ("row", "mean_z0", "mean_z1", "std_z0", "std_z1")
+    x = torch.tensor(np.genfromtxt(tmp_path / "table.csv", delimiter=",", skip_header=1), dtype=torch.float32)
+    q = library.load(tmp_path / "run").encode(x).base_dist
+    np.testing.assert_allclose(codes["mean_z0"], q.loc[:, 0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(codes["std_z1"], q.scale[:, 1].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+    aevb("reconstruct", tmp_path / "run", "--data", tmp_path / "table.csv", "--out", tmp_path / "recon.csv")
+    aevb("sample", tmp_path / "run", "-n", 7, "--out", tmp_path / "samples.csv")
+    for name, rows in (("recon.csv", 61), ("samples.csv", 7)):
+        text = (tmp_path / name).read_text().splitlines()
+        assert text[0] == "a,b,c,d" and len(text) == rows + 1
+
+
+def test_a_run_saved_by_the_estimator_is_read_by_the_verbs(tmp_path):
+    from aevb.sklearn import VariationalAutoencoder
+
+    x = np.random.default_rng(0).normal(size=(50, 3))
+    VariationalAutoencoder(epochs=2, random_state=0).fit(x).save(tmp_path / "run")
+    np.save(tmp_path / "x.npy", x)
+    aevb("score", tmp_path / "run", "--data", tmp_path / "x.npy", "--k", 20, "--out", tmp_path / "s.csv")
+    assert len((tmp_path / "s.csv").read_text().splitlines()) == 51
+    result = aevb("evaluate", tmp_path / "run", check=False)
+    assert result.returncode == 2 and "pass --data" in result.stderr
+    aevb("evaluate", tmp_path / "run", "--data", tmp_path / "x.npy")

@@ -12,10 +12,10 @@ from ..apps.inference import denoise, inpaint, upscale
 from ..apps.pictures import curves_png, embedding_png, grid_png, samples_png
 from ..apps.report import run_title, write_report
 from ..apps.views import decoded_means, interpolation, latent_plane, principal_plane, reconstructions, traversals
-from ..datasets.reported import reported_split
+from ..datasets.reported import reported_rows, reported_split
 from ..estimators.diagnostics import latent_means
 from ..io.checkpoint import read_config
-from ..io.files import write_bytes_atomic, write_npy
+from ..io.files import write_bytes_atomic, write_npy, write_rows
 from ..io.images import read_grey_image
 from ..io.run_directory import METRICS_FILE, read_metrics
 from ..model import load
@@ -45,20 +45,33 @@ def write_images(images: torch.Tensor, shape, path: Path, title: str | None = No
     print(f"wrote {path}")
 
 
+def feature_columns(run: Path, data_dim: int) -> list[str]:
+    """The names of RUN's features: its data's column names where it recorded them, else x0, x1, ..."""
+    return (read_config(run).get("data") or {}).get("columns") or [f"x{d}" for d in range(data_dim)]
+
+
+def write_data_rows(run: Path, x: torch.Tensor, out: Path) -> None:
+    """Rows in data space [N, D] as FILE.csv (headed by the data's column names) or FILE.npy (images keep
+    their shape [N, H, W])."""
+    shape = (read_config(run).get("data") or {}).get("image_shape")
+    if out.suffix.lower() == ".npy" and shape:
+        write_npy(out, x.cpu().numpy().reshape(len(x), *shape))
+    else:
+        write_rows(out, feature_columns(run, x.shape[1]), x.cpu().numpy())
+
+
 def run_sample(args) -> int:
     out = args.out or args.run / "samples.png"
-    if out.suffix.lower() not in (".png", ".npy"):
-        raise ValueError(f"--out {out}: name a .png (a picture) or a .npy (an array) file")
-    shape = (read_config(args.run).get("data") or {}).get("image_shape")
+    if out.suffix.lower() not in (".png", ".npy", ".csv"):
+        raise ValueError(f"--out {out}: name a .png (a picture), .npy (an array) or .csv (a table) file")
     if out.suffix.lower() == ".png":
-        shape = image_shape(args.run, hint="use --out FILE.npy")
+        shape = image_shape(args.run, hint="use --out FILE.csv or FILE.npy")
         what = "draws x ~ p(x|z)" if args.draw else "means of p(x|z)"
         write_bytes_atomic(out, samples_png(load(args.run), shape, args.n, args.seed, not args.draw,
                                             title=f"{run_title(args.run)}: {what} for {args.n} draws z ~ N(0, I)"))
     else:
         torch.manual_seed(args.seed)
-        x = load(args.run).sample(args.n, mean=not args.draw).numpy()                  # [n, D]
-        write_npy(out, x.reshape(args.n, *shape) if shape else x)
+        write_data_rows(args.run, load(args.run).sample(args.n, mean=not args.draw), out)     # [n, D]
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -81,12 +94,22 @@ def run_manifold(args) -> int:
 
 
 def run_reconstruct(args) -> int:
-    model, shape = load(args.run), image_shape(args.run)
-    x = reported_split(args.run, args.split, data_dir=args.data_dir).x[: args.n]
+    model = load(args.run)
+    out = args.out or args.run / "reconstructions.png"
+    if out.suffix.lower() != ".png":
+        if args.data is None:
+            raise ValueError(f"--out {out}: a table of reconstructions is of the rows of a file: pass --data FILE")
+        x = reported_rows(args.run, args.data).rows
+        model.check_data(x, str(args.data))
+        write_data_rows(args.run, reconstructions(model, x), out)
+        print(f"wrote the reconstructions of {len(x):,} rows of {args.data} to {out}")
+        return 0
+    shape = image_shape(args.run, hint="use --data FILE --out FILE.csv")
+    x = (reported_split(args.run, args.split, data_dir=args.data_dir).x if args.data is None
+         else reported_rows(args.run, args.data).rows)[: args.n]
     title = (f"{run_title(args.run)}: the first {len(x)} {args.split} images (top row) and their reconstructions "
              "E[x | z = E_q[z|x]] (bottom row)")
-    write_images(torch.cat([x, reconstructions(model, x)]), shape, args.out or args.run / "reconstructions.png",
-                 title, columns=len(x))
+    write_images(torch.cat([x, reconstructions(model, x)]), shape, out, title, columns=len(x))
     return 0
 
 
@@ -134,13 +157,10 @@ def run_embed(args) -> int:
     if args.means is not None:
         if args.means.suffix.lower() == ".npy":
             write_npy(args.means, means.numpy())
-        elif args.means.suffix.lower() == ".csv":
-            header = ",".join(f"z{u}" for u in range(means.shape[1])) + ("" if labels is None else ",label")
-            rows = means.numpy() if labels is None else np.column_stack([means.numpy(), labels.numpy()])
-            text = header + "\n" + "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows) + "\n"
-            write_bytes_atomic(args.means, text.encode())
         else:
-            raise ValueError(f"--means {args.means}: name a .npy or a .csv file")
+            columns = [f"z{u}" for u in range(means.shape[1])] + ([] if labels is None else ["label"])
+            write_rows(args.means, columns, means.numpy() if labels is None
+                       else np.column_stack([means.numpy(), labels.numpy()]))
         print(f"wrote {args.means}")
     return 0
 
@@ -210,7 +230,7 @@ def add_parser(verbs) -> None:
 
     p = verb("sample", run_sample, "draw z ~ N(0, I) and write the means of p(x|z) (or draws) as a grid or an array")
     p.add_argument("-n", type=parse_count, default=100, help="how many (default: 100)")
-    p.add_argument("--out", type=Path, help="FILE.png or FILE.npy (default: RUN/samples.png)")
+    p.add_argument("--out", type=Path, help="FILE.png, FILE.npy or FILE.csv (default: RUN/samples.png)")
     p.add_argument("--draw", action="store_true", help="draw x ~ p(x|z) instead of its mean")
     p.add_argument("--seed", type=int, default=0, help="(default: 0)")
 
@@ -224,10 +244,13 @@ def add_parser(verbs) -> None:
     data(p, split=False)
     output(p, "manifold.png")
 
-    p = verb("reconstruct", run_reconstruct, "originals (top row) and their reconstructions E[x | z = E_q[z|x]]")
-    p.add_argument("-n", type=parse_count, default=10, help="how many (default: 10)")
+    p = verb("reconstruct", run_reconstruct, "originals (top row) and their reconstructions E[x | z = E_q[z|x]]; "
+             "with --out FILE.csv or FILE.npy, the reconstructions of every row of --data, in its order")
+    p.add_argument("-n", type=parse_count, default=10, help="how many in the picture (default: 10)")
+    p.add_argument("--data", type=Path, help="reconstruct the rows of this file (in its order) instead of a split")
     data(p)
-    output(p, "reconstructions.png")
+    p.add_argument("--out", type=Path, help="FILE.png, or FILE.csv / FILE.npy for a table (default: "
+                   "RUN/reconstructions.png)")
 
     p = verb("interpolate", run_interpolate, "decoder means along the line between two datapoints' latent means")
     p.add_argument("--from", dest="start", type=int, default=0, help="index of the first datapoint (default: 0)")

@@ -15,7 +15,7 @@ class Dataset:
     `binarize` the binarisation that suits it by default (docs/protocols.md §1: dynamic for MNIST);
     `labels` maps a split name to its integer labels [N] when the data has them; `locator` is what
     `aevb.datasets.load` takes to load the same data again (a registered name or an absolute path), None
-    for arrays held in memory; `test` is None for data without a held-out split (arrays in memory)."""
+    for arrays held in memory; `columns` names the features (a CSV header); `test` is None for data without a held-out split (arrays in memory)."""
 
     name: str
     train: torch.Tensor
@@ -27,6 +27,7 @@ class Dataset:
     labels: dict[str, torch.Tensor] = field(default_factory=dict)
     binarize: str = "none"
     locator: str | None = None
+    columns: list[str] | None = None
 
     @property
     def data_dim(self) -> int:

@@ -12,6 +12,7 @@ from ..io.checkpoint import read_config
 from ..io.run_directory import TEST_BINARIZATION_SEED
 from . import load
 from .binarization import BINARIZATIONS
+from .user_files import Table, read_table
 
 
 class ReportedSplit(NamedTuple):
@@ -26,8 +27,17 @@ def reported_split(run: Path, split: str, data: str | None = None, data_dir=None
     settings = read_config(run).get("train", {})
     data = data or settings.get("data")
     if data is None:
-        raise ValueError(f"{run} does not record its data set (a model saved with model.save): pass --data")
+        raise ValueError(f"{run} does not record its data (it was an array held in memory, or the model was saved "
+                         "with model.save): pass --data FILE")
     dataset = load(data, data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None)
     binarize = settings.get("binarize", "none")
     x = BINARIZATIONS[binarize].fixed(dataset.split(split), TEST_BINARIZATION_SEED)
     return ReportedSplit(x, dataset.labels.get(split), dataset.name, binarize)
+
+
+def reported_rows(run: Path, data) -> Table:
+    """Every row of the file (or image folder) `data` in its own order, binarised for reporting as RUN's
+    training binarised its reports, with the file's column names."""
+    binarize = read_config(run).get("train", {}).get("binarize", "none")
+    table = read_table(data)
+    return table._replace(rows=BINARIZATIONS[binarize].fixed(table.rows, TEST_BINARIZATION_SEED))

@@ -1,14 +1,17 @@
 """The user's own data: .npy, .npz, .csv and folders of PNG/JPEG images.
 
 Each loader reads real values, refuses what it cannot use with one sentence that names the problem
-and the fix, and splits rows without a given split 90 / 10 after a seeded shuffle.
+and the fix, and splits rows without a given split 90 / 10 after a seeded shuffle. `read_table` gives all the rows of a
+file in its own order, with its column names, for the verbs that answer row by row.
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -17,6 +20,21 @@ from ..io.images import read_grey_image
 from .dataset import Dataset, as_rows, likelihood_for, shuffled_split
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+class Table(NamedTuple):
+    """The rows of a data file in its order: float32 [N, D], the column names (a CSV header) or None, and
+    the image shape (H, W) or None."""
+
+    rows: torch.Tensor
+    columns: list[str] | None
+    image_shape: tuple[int, int] | None
+
+
+def _split_dataset(name: str, table: Table, source: str) -> Dataset:
+    """A data set from all of a file's rows: 90 / 10 after a seeded shuffle."""
+    train, test = shuffled_split(table.rows)
+    return replace(_dataset(name, train, None, test, table.image_shape, source), columns=table.columns)
 
 
 def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_shape, source: str) -> Dataset:
@@ -35,7 +53,7 @@ def _not_empty(path: Path) -> None:
         raise ValueError(f"{path} is empty")
 
 
-def load_npy(path: Path) -> Dataset:
+def read_npy(path: Path) -> Table:
     """An array [N, features] or [N, H, W]."""
     _not_empty(path)
     try:
@@ -44,40 +62,58 @@ def load_npy(path: Path) -> Dataset:
         raise ValueError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
     if not isinstance(array, np.ndarray):
         raise ValueError(f"{path} is a .npz archive, not a .npy array: name it .npz")
-    train, test = shuffled_split(as_rows(array, str(path)))
-    return _dataset(path.stem, train, None, test, _image_shape(array), str(path))
+    return Table(as_rows(array, str(path)), None, _image_shape(array))
 
 
-def load_npz(path: Path) -> Dataset:
-    """Arrays named train and test (and optionally valid), or a single array to be split."""
+def load_npy(path: Path) -> Dataset:
+    return _split_dataset(path.stem, read_npy(path), str(path))
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
     _not_empty(path)
     try:
         archive = np.load(path, allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path} is not a .npz archive ({error}); write it with numpy.savez") from None
+    return arrays
+
+
+def load_npz(path: Path) -> Dataset:
+    """Arrays named train and test (and optionally valid), or a single array to be split."""
+    arrays = _npz_arrays(path)
     if "train" in arrays and "test" in arrays:
         rows = {key: as_rows(arrays[key], f"{path}[{key}]") for key in ("train", "valid", "test") if key in arrays}
         return _dataset(path.stem, rows["train"], rows.get("valid"), rows["test"], _image_shape(arrays["train"]),
                         str(path))
     if len(arrays) == 1:
-        (array,) = arrays.values()
-        train, test = shuffled_split(as_rows(array, str(path)))
-        return _dataset(path.stem, train, None, test, _image_shape(array), str(path))
+        return _split_dataset(path.stem, read_npz(path), str(path))
     raise ValueError(f"{path} holds arrays {sorted(arrays)}: name them train and test (and valid), "
                      "or save a single array")
 
 
-def load_csv(path: Path) -> Dataset:
-    """Numeric columns, one row per datapoint, with or without a header line."""
+def read_npz(path: Path) -> Table:
+    """The single array of an .npz archive; an archive of named splits is refused (score one split saved
+    alone)."""
+    arrays = _npz_arrays(path)
+    if len(arrays) != 1:
+        raise ValueError(f"{path} holds the arrays {sorted(arrays)}, so its rows have no one order: save the one "
+                         "to use alone with numpy.save")
+    (array,) = arrays.values()
+    return Table(as_rows(array, str(path)), None, _image_shape(array))
+
+
+def read_csv(path: Path) -> Table:
+    """Numeric columns, one row per datapoint, with or without a header line (its names are kept)."""
     _not_empty(path)
     try:
         with open(path, newline="", encoding="utf-8") as f:
             lines = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text CSV file (it holds binary data)") from None
+    header = None
     if lines and not all(_is_number(cell) for cell in lines[0]):
-        lines = lines[1:]   # a header
+        header, lines = [cell.strip() for cell in lines[0]], lines[1:]
     if not lines:
         raise ValueError(f"{path} has no rows of numbers")
     width = len(lines[0])
@@ -90,8 +126,13 @@ def load_csv(path: Path) -> Dataset:
                 raise ValueError(f"{path}: data row {number}, column {column} is {cell.strip()!r}, not a number; "
                                  "keep only numeric columns")
         values.append([float(cell) for cell in row])
-    train, test = shuffled_split(as_rows(np.array(values), str(path)))
-    return _dataset(path.stem, train, None, test, None, str(path))
+    if header is not None and len(header) != width:
+        raise ValueError(f"{path}: the header names {len(header)} columns but the rows have {width}")
+    return Table(as_rows(np.array(values), str(path)), header, None)
+
+
+def load_csv(path: Path) -> Dataset:
+    return _split_dataset(path.stem, read_csv(path), str(path))
 
 
 def _is_number(cell: str) -> bool:
@@ -102,7 +143,7 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def load_image_folder(path: Path) -> Dataset:
+def read_image_folder(path: Path) -> Table:
     """Every PNG/JPEG in the folder (sorted by name), converted to grey, intensities /255; all one size."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 2:
@@ -116,8 +157,26 @@ def load_image_folder(path: Path) -> Dataset:
                              "(width×height); resize them to one size")
         images.append(grey)
     array = np.stack(images)
-    train, test = shuffled_split(as_rows(array, str(path)))
-    return _dataset(path.name, train, None, test, _image_shape(array), f"{len(files)} images in {path}")
+    return Table(as_rows(array, str(path)), None, _image_shape(array))
+
+
+def load_image_folder(path: Path) -> Dataset:
+    table = read_image_folder(path)
+    return _split_dataset(path.name, table, f"{len(table.rows)} images in {path}")
+
+
+def read_table(path) -> Table:
+    """All the rows of a data file (or image folder) in the file's order, with its column names."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return read_image_folder(path)
+    if path.suffix.lower() not in FILE_READERS:
+        raise ValueError(f"--data {str(path)!r} is neither a folder of images nor a file of a known kind "
+                         f"{sorted(FILE_READERS)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} does not exist")
+    return FILE_READERS[path.suffix.lower()](path)
 
 
 FILE_LOADERS = {".npy": load_npy, ".npz": load_npz, ".csv": load_csv}
+FILE_READERS = {".npy": read_npy, ".npz": read_npz, ".csv": read_csv}

@@ -46,6 +46,23 @@ def write_csv(path, rows: list[dict], columns: list[str]) -> None:
     write_bytes_atomic(path, buffer.getvalue().encode())
 
 
+def write_rows(path, columns: list[str], values) -> None:
+    """A table [N, len(columns)] as FILE.csv (a header of `columns`, numbers to float32's precision) or
+    FILE.npy (the array alone), atomically; any other name is refused before anything is written."""
+    import numpy as np
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".npy"):
+        raise ValueError(f"{path}: name a .csv (a table with a header) or a .npy (an array) file")
+    values = np.asarray(values)
+    if suffix == ".npy":
+        write_npy(path, values)
+        return
+    lines = [",".join(columns)] + [",".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in row)
+                                   for row in values.tolist()]
+    write_bytes_atomic(path, ("\n".join(lines) + "\n").encode())
+
+
 def write_json_atomic(path, value) -> None:
     write_bytes_atomic(path, (json.dumps(value, indent=2) + "\n").encode())
 

@@ -323,7 +323,7 @@ def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> N
 def _data_description(dataset: datasets.Dataset) -> dict:
     return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train),
             "n_test": None if dataset.test is None else len(dataset.test),
-            "image_shape": list(dataset.image_shape) if dataset.image_shape else None}
+            "image_shape": list(dataset.image_shape) if dataset.image_shape else None, "columns": dataset.columns}
 
 
 def _optimizer(model, config: TrainConfig, n_train: int) -> torch.optim.Optimizer:
