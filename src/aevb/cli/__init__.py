@@ -1,5 +1,5 @@
 """The `aevb` command: a thin layer that parses flags and calls the library; nothing lives only here.
-One module per group of verbs (train, evaluate, rows, pictures, reproduce), each with `add_parser(verbs)`."""
+One module per group of verbs (train, evaluate, rows, export, pictures, reproduce), each with `add_parser(verbs)`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import sys
 import torch
 
 from ..io.checkpoint import CheckpointError
-from . import evaluate, pictures, reproduce, rows, train
+from . import evaluate, export, pictures, reproduce, rows, train
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aevb", description="Auto-Encoding Variational Bayes: train, evaluate and sample variational autoencoders.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for verb_group in (train, evaluate, rows, pictures, reproduce):
+    for verb_group in (train, evaluate, rows, export, pictures, reproduce):
         verb_group.add_parser(verbs)
     return parser
 

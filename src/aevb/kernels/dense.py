@@ -10,7 +10,8 @@ one, chosen by the instruction set PyTorch dispatches to (`torch.backends.cpu.ge
 - AVX2 and anything else: MKL, about 1.3× faster than oneDNN there (measured on an AMD EPYC, Zen 3).
 
 `Dense` is an `nn.Linear` (same parameters, same state_dict) with an activation, whose forward and
-backward use these kernels for CPU float32 inputs, and plain PyTorch everywhere else (GPUs, float64).
+backward use these kernels for CPU float32 inputs, and plain PyTorch everywhere else (GPUs, float64,
+and while a graph is being traced or exported).
 
 Under `torch.autocast` (training's `precision="bf16"`) a layer's product runs in the autocast dtype,
 and its activation too (on oneDNN, on the float32 accumulator before the result is rounded); the layer
@@ -122,6 +123,12 @@ class _DenseFunction(torch.autograd.Function):
         return grad_x, weight_gradient(grad_a, x, ctx.dtype).to(weight.dtype), grad_a.sum(0), None, None
 
 
+def _tracing() -> bool:
+    """Whether the layer is being recorded as a graph (torch.jit.trace, torch.export, ONNX export): then
+    it takes the plain path, which every exporter reads."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
 class Dense(nn.Linear):
     """activation(x Wᵀ + b) for x [..., in] → [..., out]; an nn.Linear with an activation."""
 
@@ -133,7 +140,7 @@ class Dense(nn.Linear):
         activation = ACTIVATIONS[self.activation]
         lowered = product_dtype(x.device)
         if (activation.fused and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() >= 2
-                and (lowered is None or ONEDNN_BF16)):
+                and (lowered is None or ONEDNN_BF16) and not _tracing()):
             rows = _DenseFunction.apply(x.reshape(-1, x.shape[-1]), self.weight, self.bias, self.activation, lowered)
             return rows.view(*x.shape[:-1], rows.shape[-1])
         # Autocast computes F.linear in its dtype, the activation follows in it; the rest stays in x's.

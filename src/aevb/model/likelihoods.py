@@ -1,7 +1,8 @@
 """Decoder heads: hidden features h → p(x|z) as a torch.distributions object (docs/maths.md §1).
 
 Each head is an nn.Module whose forward returns an `Independent` distribution over the D data
-dimensions, and whose `check_support` tells the user, before training starts, when data cannot be
+dimensions, whose `parameters_of` gives that distribution's parameters by name (what an exported
+decoder outputs), and whose `check_support` tells the user, before training starts, when data cannot be
 scored by that likelihood. New families are added to `LIKELIHOODS`.
 """
 
@@ -24,8 +25,12 @@ class BernoulliHead(nn.Module):
         super().__init__()
         self.logits = Dense(in_features, config.data_dim)
 
+    def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The distribution's parameters by name: {"logits": [..., D]}."""
+        return {"logits": self.logits(h)}
+
     def forward(self, h: torch.Tensor) -> Independent:
-        return Independent(Bernoulli(logits=self.logits(h), validate_args=False), 1, validate_args=False)
+        return Independent(Bernoulli(logits=self.parameters_of(h)["logits"], validate_args=False), 1, validate_args=False)
 
     @staticmethod
     def check_support(x: torch.Tensor, what: str) -> None:
@@ -79,10 +84,15 @@ class GaussianHead(nn.Module):
         self.mean = GAUSSIAN_MEANS[config.gaussian_mean]
         self.log_var = GAUSSIAN_VARIANCES[config.gaussian_variance](in_features, config)
 
-    def forward(self, h: torch.Tensor) -> Independent:
+    def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The distribution's parameters by name: {"loc": [..., D], "log_var": log σ², [..., D]}."""
         loc = self.mean(self.loc(h))                                  # [..., D]
-        scale = torch.exp(0.5 * self.log_var(h)).expand_as(loc)      # σ = exp(½ log σ²), docs/maths.md §3
-        return Independent(Normal(loc, scale, validate_args=False), 1, validate_args=False)
+        return {"loc": loc, "log_var": self.log_var(h).expand_as(loc)}
+
+    def forward(self, h: torch.Tensor) -> Independent:
+        parameters = self.parameters_of(h)
+        scale = torch.exp(0.5 * parameters["log_var"])                # σ = exp(½ log σ²), docs/maths.md §3
+        return Independent(Normal(parameters["loc"], scale, validate_args=False), 1, validate_args=False)
 
     @staticmethod
     def check_support(x: torch.Tensor, what: str) -> None:
