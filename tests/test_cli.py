@@ -119,6 +119,9 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_pa
     (["reproduce", "figure3", "--budget", "lots"], "'lots' is not a number"),
     (["evaluate", "/nonexistent"], "is not a directory"),
     (["sample", ".", "--out", "x.jpg"], "name a .png"),
+    (["score", ".", "--data", "x.csv", "--out", "scores.txt"], "name a .csv (a table with a header) or a .npy"),
+    (["encode", "/nonexistent", "--data", "x.csv", "--out", "codes.csv"], "is not a directory"),
+    (["export", ".", "--format", "keras"], "invalid choice: 'keras'"),
 ])
 def test_bad_input_gets_one_clear_error(args, message):
     result = aevb(*args, check=False)

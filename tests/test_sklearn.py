@@ -123,7 +123,7 @@ def test_pandas_output_and_torch_input(cancer):
     codes = est.transform(x)
     assert list(codes.columns) == ["variationalautoencoder0", "variationalautoencoder1", "variationalautoencoder2"]
     assert list(codes.index) == list(x.index)
-    tensor = torch.from_numpy(x.to_numpy())
+    tensor = torch.tensor(x.to_numpy())
     on_tensor = VariationalAutoencoder(latent_dim=3, epochs=2, random_state=0).fit(tensor)
     np.testing.assert_array_equal(on_tensor.transform(tensor), codes.to_numpy())
 

@@ -32,6 +32,13 @@ def parse_run_directory(text: str) -> Path:
     return Path(text)
 
 
+def parse_table_file(text: str) -> Path:
+    """An output table: FILE.csv (with a header) or FILE.npy, checked before any work is done."""
+    if Path(text).suffix.lower() not in (".csv", ".npy"):
+        raise argparse.ArgumentTypeError(f"{text!r}: name a .csv (a table with a header) or a .npy (an array) file")
+    return Path(text)
+
+
 def parse_budget(text: str) -> int | str:
     """Datapoints per run (a count such as 1e7), or "paper" for the paper's budget."""
     return "paper" if text == "paper" else parse_count(text)

@@ -12,7 +12,7 @@ from ..estimators.per_row import codes, row_scores
 from ..io.files import write_rows
 from ..io.run_directory import EVALUATION_SEED
 from ..model import load
-from .arguments import DEVICES, parse_count, resolve_device
+from .arguments import DEVICES, parse_count, parse_table_file, resolve_device
 
 
 def model_and_rows(args):
@@ -52,7 +52,7 @@ def add_parser(verbs) -> None:
         p.add_argument("run", type=Path, metavar="RUN", help="run directory")
         p.add_argument("--data", type=Path, required=True,
                        help="the rows: a .csv (with or without a header), .npy, single-array .npz, or image folder")
-        p.add_argument("--out", type=Path, required=True, help="FILE.csv (with a header) or FILE.npy")
+        p.add_argument("--out", type=parse_table_file, required=True, help="FILE.csv (with a header) or FILE.npy")
         p.add_argument("--device", default="auto", choices=DEVICES)
         p.set_defaults(handler=handler)
         return p

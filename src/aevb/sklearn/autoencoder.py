@@ -130,7 +130,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X, model = self._checked(X)
         x = _tensor(X, self.device)
         model.check_data(x, "X")
-        estimate = importance_sampling(model, x, k or self.score_k, seed=EVALUATION_SEED)
+        estimate = importance_sampling(model, x, self.score_k if k is None else k, seed=EVALUATION_SEED)
         return estimate.log_likelihood.cpu().numpy()
 
     def score(self, X, y=None):
