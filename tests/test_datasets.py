@@ -236,6 +236,10 @@ def test_npz_with_splits_and_with_one_array(tmp_path):
     assert (len(data.train), len(data.test), data.likelihood) == (30, 8, "gaussian")
     np.savez(tmp_path / "one.npz", rng.random((20, 5)))
     assert len(datasets.load(tmp_path / "one.npz").test) == 2
+    np.savez(tmp_path / "narrow.npz", train=rng.normal(size=(30, 5)), valid=rng.normal(size=(8, 4)),
+             test=rng.normal(size=(8, 5)))
+    with pytest.raises(ValueError, match="train rows have 5 values and valid rows 4"):
+        datasets.load(tmp_path / "narrow.npz")
 
 
 def test_csv_with_and_without_header(tmp_path):
@@ -244,6 +248,10 @@ def test_csv_with_and_without_header(tmp_path):
     with_header, without = datasets.load(tmp_path / "h.csv"), datasets.load(tmp_path / "n.csv")
     assert with_header.data_dim == 3 and torch.equal(with_header.train, without.train)
     assert sorted(torch.cat([with_header.train, with_header.test])[:, 0].tolist()) == list(range(20))
+    assert with_header.columns == ["a", "b", "c"] and without.columns is None
+    (tmp_path / "gap.csv").write_text("1,NA,3\n" + "\n".join(f"{i},{i},{i}" for i in range(20)))
+    with pytest.raises(ValueError, match="data row 1, column 2 is 'NA', not a number"):
+        datasets.load(tmp_path / "gap.csv")      # a first row with a number in it is data, not a header
 
 
 def write_png(path, size, mode="L", value=128):

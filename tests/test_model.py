@@ -123,6 +123,7 @@ def test_sample_draws_from_the_prior_through_the_decoder():
     (dict(hidden=(5, 0)), "hidden="),
     (dict(init="xavier"), "init='xavier'"),
     (dict(fixed_variance=-1.0), "fixed_variance=-1.0"),
+    (dict(fixed_variance=float("inf")), "fixed_variance=inf must be a finite number > 0"),
 ])
 def test_bad_configuration_is_named(options, message):
     arguments = dict(data_dim=4, latent_dim=2) | options

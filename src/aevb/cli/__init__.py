@@ -43,6 +43,10 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as error:
         print(f"aevb: error: {error}", file=sys.stderr)
         return 2
+    except PermissionError as error:
+        print(f"aevb: error: cannot open {error.filename}: permission denied; give yourself access to it or choose "
+              "another path", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("aevb: interrupted; a run continues from its last checkpoint with --resume", file=sys.stderr)
         return 130

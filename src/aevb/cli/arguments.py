@@ -32,6 +32,17 @@ def parse_run_directory(text: str) -> Path:
     return Path(text)
 
 
+def parse_seed(text: str) -> int:
+    """A seed for torch's generators: a whole number in [0, 2⁶³ − 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside [0, 2**63 − 1], the seeds torch accepts")
+    return value
+
+
 def parse_table_file(text: str) -> Path:
     """An output table: FILE.csv (with a header) or FILE.npy, checked before any work is done."""
     if Path(text).suffix.lower() not in (".csv", ".npy"):

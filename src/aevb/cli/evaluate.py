@@ -42,6 +42,9 @@ def run_evaluate(args) -> int:
         raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
     if args.hmc < 0 or args.hmc == 1:
         raise ValueError(f"--hmc {args.hmc} must be 0 (off) or at least 2 samples")
+    if args.json is not None and str(args.json) != "-" and (args.json.is_dir() or not args.json.parent.is_dir()):
+        what = "is a directory" if args.json.is_dir() else f"is in {args.json.parent}, which does not exist"
+        raise ValueError(f"--json {args.json} {what}: name a file in an existing directory")
     if args.limit is not None and args.limit < 2:
         raise ValueError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
     device = resolve_device(args.device)

@@ -19,7 +19,7 @@ from ..io.files import write_bytes_atomic, write_npy, write_rows
 from ..io.images import read_grey_image
 from ..io.run_directory import METRICS_FILE, read_metrics
 from ..model import load
-from .arguments import DATA_DIR_HELP, parse_count
+from .arguments import DATA_DIR_HELP, parse_count, parse_seed
 
 
 def image_shape(run: Path, hint: str = "") -> tuple[int, int]:
@@ -196,6 +196,10 @@ def run_denoise(args) -> int:
 
 def run_upscale(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
+    if shape[0] % args.factor or shape[1] % args.factor:
+        divisors = [f for f in range(2, min(shape) + 1) if shape[0] % f == 0 and shape[1] % f == 0]
+        raise ValueError(f"--factor {args.factor} does not divide this model's {shape[1]}×{shape[0]} images "
+                         f"(width×height) into whole blocks; choose one of {divisors}")
     small = (shape[0] // args.factor, shape[1] // args.factor)
     y = read_png(args.input, small)
     write_images(upscale(model, y[None], shape, args.factor), shape, args.out)
@@ -232,7 +236,7 @@ def add_parser(verbs) -> None:
     p.add_argument("-n", type=parse_count, default=100, help="how many (default: 100)")
     p.add_argument("--out", type=Path, help="FILE.png, FILE.npy or FILE.csv (default: RUN/samples.png)")
     p.add_argument("--draw", action="store_true", help="draw x ~ p(x|z) instead of its mean")
-    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    p.add_argument("--seed", type=parse_seed, default=0, help="(default: 0)")
 
     p = verb("manifold", run_manifold, "the learned manifold (the paper's Figure 4): decoder means on an n×n grid of "
              "the unit square mapped through the inverse Gaussian CDF")

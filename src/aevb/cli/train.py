@@ -28,7 +28,7 @@ from ..training import TrainConfig, resume, train
 from ..training import distributed
 from ..training.config import OBJECTIVES, OPTIMIZERS, PRECISIONS
 from .arguments import (DATA_DIR_HELP, DATA_HELP, DEVICES, parse_count, parse_hidden, parse_run_directory,
-                        resolve_device)
+                        parse_seed, resolve_device)
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -83,7 +83,7 @@ def add_parser(verbs) -> None:
     optimisation.add_argument("--full-train-evaluation", action="store_true",
                               help="report the train bound on every training row (the paper's figures) instead of "
                                    "a fixed random subset as large as the test set (default: the subset)")
-    optimisation.add_argument("--seed", type=int, help="(default: 0)")
+    optimisation.add_argument("--seed", type=parse_seed, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
     optimisation.add_argument("--precision", choices=sorted(PRECISIONS),
                               help="bf16: the training step's layers (product and activation) in bfloat16 "

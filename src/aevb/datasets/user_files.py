@@ -38,8 +38,10 @@ def _split_dataset(name: str, table: Table, source: str) -> Dataset:
 
 
 def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_shape, source: str) -> Dataset:
-    if train.shape[1] != test.shape[1]:
-        raise ValueError(f"{source}: train rows have {train.shape[1]} values and test rows {test.shape[1]}")
+    for split, rows in (("test", test), ("valid", valid)):
+        if rows is not None and rows.shape[1] != train.shape[1]:
+            raise ValueError(f"{source}: train rows have {train.shape[1]} values and {split} rows {rows.shape[1]}: "
+                             "every split needs the same features")
     return Dataset(name, train, valid, test, image_shape, likelihood_for(torch.cat([train, test])), source)
 
 
@@ -112,7 +114,7 @@ def read_csv(path: Path) -> Table:
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text CSV file (it holds binary data)") from None
     header = None
-    if lines and not all(_is_number(cell) for cell in lines[0]):
+    if lines and not any(_is_number(cell) for cell in lines[0]):   # a header: names only ("1,NA,3" is data)
         header, lines = [cell.strip() for cell in lines[0]], lines[1:]
     if not lines:
         raise ValueError(f"{path} has no rows of numbers")

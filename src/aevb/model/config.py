@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from ..kernels.dense import ACTIVATIONS
@@ -46,8 +47,8 @@ class VAEConfig:
                 raise ValueError(f"{name}={value!r} must be a positive integer")
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden={self.hidden!r}: every layer width must be a positive integer")
-        if not self.fixed_variance > 0:
-            raise ValueError(f"fixed_variance={self.fixed_variance!r} must be > 0")
+        if not 0 < self.fixed_variance < math.inf:
+            raise ValueError(f"fixed_variance={self.fixed_variance!r} must be a finite number > 0 (σ² of every dimension)")
         # Names are checked against the registries that use them, so that a new entry needs no edit here.
         for name, registry in (
             ("activation", ACTIVATIONS),

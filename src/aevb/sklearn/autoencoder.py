@@ -194,7 +194,7 @@ def load(path) -> VariationalAutoencoder:
     train_settings = document.get("train")
     if train_settings is None:
         raise ValueError(f"{path} holds a model saved without training settings; load it with aevb.load")
-    config = TrainConfig(**train_settings)
+    config = TrainConfig.from_dict(train_settings, f"{Path(path) / CONFIG_FILE}'s \"train\" section")
     params = (document.get("sklearn") or {}).get("params") or _params_of(model, config)
     estimator = VariationalAutoencoder(**{**params, "hidden": tuple(params["hidden"])})   # JSON keeps lists
     estimator.model_, estimator.train_config_ = model, config

@@ -3,6 +3,7 @@ optimisers, precisions and the spacing of evaluations."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -110,6 +111,16 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r} must be a finite number > 0")
         if not 0 <= self.beta < math.inf:
             raise ValueError(f"beta={self.beta!r} must be a finite number ≥ 0 (the weight of the KL term; 1 is the bound)")
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "the training settings") -> "TrainConfig":
+        """A TrainConfig from a JSON object (config.json's "train" section), naming unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{where} hold unknown keys {unknown}: this aevb knows {sorted(known)}; the run was "
+                             "written by another version, or the file was edited")
+        return cls(**values)
 
     @property
     def learning_rate(self) -> float:

@@ -135,7 +135,8 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     if "epochs" in changes or "max_samples" in changes:
         changes.setdefault("epochs", epochs)
         changes.setdefault("max_samples", max_samples)
-    config = dataclasses.replace(TrainConfig(**document["train"]), **changes)
+    config = dataclasses.replace(TrainConfig.from_dict(document["train"], f"{run_dir / CONFIG_FILE}'s \"train\" section"),
+                                 **changes)
     distributed.init_from_environment(torch.device(config.device))
     with _writer_lock(run_dir):
         return _resume_locked(run_dir, document, config, progress, log)
