@@ -1,6 +1,7 @@
 """Saving and loading: bit-for-bit round trips, and one clear error for every bad file."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -101,6 +102,25 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypa
         write_bytes_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["weights.bin"]   # no temporary file left behind
+
+
+def test_atomic_write_neither_touches_the_umask_nor_skips_the_directory(tmp_path, monkeypatch):
+    """Files get 0666 filtered by the umask without the umask being read (reading it means setting it,
+    a race with other threads), and the directory is flushed after the rename."""
+    real_umask, real_fsync = os.umask, os.fsync
+    umask_calls, flushed = [], []
+    old = real_umask(0o027)
+    try:
+        # aevb.io.files.os is the os module itself: record calls rather than raise, and restore with the real one
+        monkeypatch.setattr(os, "umask", lambda *args: (umask_calls.append(args), real_umask(*args))[1])
+        monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.path.isdir(f"/proc/self/fd/{fd}")),
+                                                     real_fsync(fd))[1])
+        write_bytes_atomic(tmp_path / "out.bin", b"data")
+    finally:
+        real_umask(old)
+    assert umask_calls == []
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o640
+    assert flushed == [False, True]            # the file, then its directory
 
 
 def test_a_model_with_non_finite_weights_is_refused_with_one_sentence(tmp_path):
