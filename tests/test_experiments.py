@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import pytest
 import torch
 from matplotlib.image import imread
 
@@ -100,8 +101,11 @@ def test_density_table_puts_each_vae_beside_its_mixture(tmp_path):
     assert abs(float(vae["bits_per_dim"]) - expected) < 1e-9
 
 
-def test_dequantisation_keeps_each_grey_level_in_its_own_bin():
-    x = torch.arange(256, dtype=torch.float32).repeat(40)[None] / 255                     # [1, 10240]
-    y = density_table.dequantised(x, seed=0)
-    assert torch.equal(torch.floor(256 * y), torch.round(255 * x))                       # (k + u)/256, 0 ≤ u < 1
-    assert abs(float((256 * y - torch.round(255 * x)).mean()) - 0.5) < 4 * math.sqrt(1 / 12 / 10240)
+@pytest.mark.parametrize("steps", [256, 255])      # the classic MNIST file stores k/256, the IDX files k/255
+def test_dequantisation_keeps_each_grey_level_in_its_own_bin(steps):
+    levels = torch.arange(256, dtype=torch.float32).repeat(40)[None]                   # [1, 10240], every k
+    y = density_table.dequantised(levels / steps, seed=0)
+    assert torch.equal(torch.floor(256 * y), levels)                                    # (k + u)/256, 0 ≤ u < 1
+    assert abs(float((256 * y - levels).mean()) - 0.5) < 4 * math.sqrt(1 / 12 / 10240)
+    with pytest.raises(ValueError, match="not 8-bit intensities"):
+        density_table.dequantised(levels / 300, seed=0)

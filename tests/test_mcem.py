@@ -59,3 +59,13 @@ def test_fit_continues_a_run_exactly(tmp_path):
     continued = fresh_model()
     mcem.fit(tmp_path / "part", continued, x, budget=2000, binarize="none")
     assert all(torch.equal(a, b) for a, b in zip(continued.state_dict().values(), whole.state_dict().values()))
+
+
+def test_fit_leaves_the_callers_random_stream_alone(tmp_path):
+    x, _ = data_from_a_linear_gaussian_model(n=300)
+    model = fresh_model()
+    torch.manual_seed(7)
+    expected = torch.rand(5)
+    torch.manual_seed(7)
+    mcem.fit(tmp_path / "run", model, x, budget=300, binarize="none")
+    assert torch.equal(torch.rand(5), expected)

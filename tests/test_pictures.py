@@ -2,6 +2,7 @@
 the right quantiles, inpainting beats the mean-image fill and keeps the known pixels, and the report is
 valid HTML that references nothing outside itself."""
 
+import copy
 import html.parser
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from scipy.stats import norm
 
 import aevb
 from aevb.apps.inference import denoise, downsample, inpaint, upscale
-from aevb.apps.views import latent_plane, manifold_quantiles
+from aevb.apps.views import interpolation, latent_plane, manifold_quantiles, traversals
 from titled_grid import assert_titled_grid, grid_size
 
 
@@ -147,3 +148,14 @@ def test_report_is_self_contained_html(digits_run, tmp_path):
     assert parser.references and all(ref.startswith("data:image/png;base64,") for ref in parser.references)
     assert "http" not in text.replace("http-equiv", "") and "<script" not in text
     assert "log p(x), importance sampled, k = 20" in text
+
+
+def test_views_and_inference_make_their_tensors_on_the_models_device(digits_model):
+    """On the meta device any tensor made on the CPU and mixed in fails, as it would on a GPU."""
+    model = copy.deepcopy(digits_model).to("meta")
+    x = torch.zeros(3, 64, device="meta")
+    assert latent_plane(model, 4).device.type == "meta"
+    assert interpolation(model, x[0], x[1], 5).shape == (5, 64)
+    assert traversals(model, x[0], 5).device.type == "meta"
+    assert inpaint(model, x, torch.zeros(3, 64, dtype=torch.bool, device="meta"), steps=3, burn_in=1).device.type == "meta"
+    assert denoise(model, x).device.type == "meta"

@@ -286,3 +286,20 @@ def test_a_run_records_the_data_it_was_trained_on_and_finds_it_from_anywhere(dig
     with pytest.raises(ValueError, match="trained on an array held in memory"):
         aevb.resume(tmp_path / "memory", epochs=2, progress=False)
     assert (tmp_path / "memory" / "config.json").read_bytes() == before
+
+
+def test_training_and_resuming_leave_the_callers_random_stream_alone(digits, tmp_path):
+    """The run seeds and draws from the global generators inside, and hands them back as they were."""
+    torch.manual_seed(123)
+    expected = torch.rand(5)
+    torch.manual_seed(123)
+    aevb.VAE(digits.data_dim, **SMALL)                              # the caller's own draws
+    expected_after_model = torch.rand(5)
+    torch.manual_seed(123)
+    model = aevb.VAE(digits.data_dim, **SMALL)
+    aevb.train(model, digits, aevb.TrainConfig(data="digits", max_samples=500), tmp_path / "run",
+               progress=False, log=lambda *a: None)
+    assert torch.equal(torch.rand(5), expected_after_model)
+    torch.manual_seed(123)
+    aevb.resume(tmp_path / "run", max_samples=1000, progress=False, log=lambda *a: None)
+    assert torch.equal(torch.rand(5), expected)

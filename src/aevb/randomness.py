@@ -9,11 +9,13 @@ import torch
 
 
 @contextlib.contextmanager
-def seeded(seed: int, device: torch.device):
-    """Inside: the global generators (CPU, and `device` if it is a GPU) start from `seed`; after: they
-    continue exactly where they were, so an evaluation or a picture does not perturb training."""
+def seeded(seed: int | None, device: torch.device):
+    """Inside: the global generators (CPU, and `device` if it is a GPU) start from `seed` (or, with None,
+    from wherever they are, to be set inside); after: they continue exactly where they were, so an
+    evaluation or a picture does not perturb training, and training does not perturb its caller."""
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+        if seed is not None:
+            torch.manual_seed(seed)
         yield
 
 

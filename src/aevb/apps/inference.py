@@ -47,7 +47,7 @@ def inpaint(model, x: torch.Tensor, missing: torch.Tensor, steps: int = 500, bur
         proposal = q.sample()
         log_ratio = (log_joint(model, completion, proposal) - log_joint(model, completion, z)
                      + q.log_prob(z) - q.log_prob(proposal))
-        accept = torch.log(torch.rand(len(x))) < log_ratio
+        accept = torch.log(torch.rand(len(x), dtype=log_ratio.dtype, device=x.device)) < log_ratio
         z = torch.where(accept[:, None], proposal, z)
         p_x = model.decode(z)
         completion = torch.where(missing, p_x.sample(), x)

@@ -19,12 +19,13 @@ def latent_plane(model, n: int, dims: tuple[int, int] = (0, 1), basis: torch.Ten
     """z for an n×n grid, rows top to bottom: [n·n, Nz]. The grid's two coordinates set latent
     dimensions `dims` (the others 0), or, with `basis` [2, Nz], move along those two directions."""
     latent_dim = model.config.latent_dim
+    parameter = next(model.parameters())
     if basis is None:
         if len(set(dims)) != 2 or not all(0 <= d < latent_dim for d in dims):
             raise ValueError(f"dims={dims}: name two different latent dimensions in 0..{latent_dim - 1}")
-        basis = torch.zeros(2, latent_dim)
+        basis = torch.zeros(2, latent_dim, dtype=parameter.dtype, device=parameter.device)
         basis[0, dims[0]] = basis[1, dims[1]] = 1.0
-    values = manifold_quantiles(n)
+    values = manifold_quantiles(n).to(basis)
     rows, columns = torch.meshgrid(values.flip(0), values, indexing="ij")         # y up, x right
     return torch.stack([columns.reshape(-1), rows.reshape(-1)], 1) @ basis
 
@@ -53,7 +54,7 @@ def reconstructions(model, x: torch.Tensor) -> torch.Tensor:
 def interpolation(model, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     """Decoded means along the straight line between the latent means of a and b [D]: [steps, D]."""
     za, zb = model.encode(torch.stack([a, b])).mean
-    weights = torch.linspace(0, 1, steps)[:, None]
+    weights = torch.linspace(0, 1, steps, dtype=za.dtype, device=za.device)[:, None]
     return decoded_means(model, (1 - weights) * za + weights * zb)
 
 
@@ -64,7 +65,7 @@ def traversals(model, x: torch.Tensor, steps: int, span: float = 3.0) -> torch.T
     centre = model.encode(x[None]).mean[0]
     latent_dim = len(centre)
     z = centre.repeat(latent_dim, steps, 1)                                         # [Nz, steps, Nz]
-    values = torch.linspace(-span, span, steps)
+    values = torch.linspace(-span, span, steps, dtype=centre.dtype, device=centre.device)
     for u in range(latent_dim):
         z[u, :, u] = values
     return decoded_means(model, z)

@@ -30,7 +30,7 @@ from ..io.checkpoint import (load_state, model_config_document, optimizer_from_t
 from ..io.files import write_json_atomic
 from ..io.run_directory import CONFIG_FILE
 from ..training.epochs import Position, minibatches
-from ..randomness import restore_rng_state, rng_state_tensors
+from ..randomness import restore_rng_state, rng_state_tensors, seeded
 
 STATE_FILE = "mcem.safetensors"
 
@@ -90,11 +90,15 @@ def fit(run_dir, model, train: torch.Tensor, budget: int, binarize: str = "dynam
         seed: int = 0, **options) -> MonteCarloEM:
     """Train `model`'s decoder by MCEM on `train` [N, D] until `budget` datapoints have been seen, in
     the run directory `run_dir`: a new one is created, an existing one continued (`model` then
-    receives its saved weights)."""
-    run_dir = Path(run_dir)
+    receives its saved weights). The caller's global random stream is left as it was."""
+    with seeded(seed, torch.device("cpu")):
+        return _fit(Path(run_dir), model, train, budget, binarize, batch_size, seed, options)
+
+
+def _fit(run_dir: Path, model, train: torch.Tensor, budget: int, binarize: str, batch_size: int, seed: int,
+         options: dict) -> MonteCarloEM:
     binarization = BINARIZATIONS[binarize]
     train_x = binarization.prepare(train, seed)
-    torch.manual_seed(seed)
     algorithm = MonteCarloEM(model, len(train_x), seed=seed, **options)
     position = Position()
     if (run_dir / STATE_FILE).exists():

@@ -37,6 +37,6 @@ def row_scores(model, x: torch.Tensor, k: int, seed: int, progress: bool = False
     """Per row of x [N, D]: "elbo", "log_likelihood" (importance sampled, k draws) and "anomaly_rank"
     (1 for the row of lowest log p(x), the most anomalous), each [N]."""
     log_likelihood = importance_sampling(model, x, k, seed=seed, progress=progress).log_likelihood
-    rank = torch.empty(len(x), dtype=torch.long)
-    rank[log_likelihood.argsort(stable=True)] = torch.arange(1, len(x) + 1)
+    rank = torch.empty(len(x), dtype=torch.long, device=x.device)
+    rank[log_likelihood.argsort(stable=True)] = torch.arange(1, len(x) + 1, device=x.device)
     return {"elbo": elbo_per_row(model, x, seed), "log_likelihood": log_likelihood, "anomaly_rank": rank}

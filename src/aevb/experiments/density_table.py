@@ -1,7 +1,8 @@
 """Like against like: a VAE against the classic mixture density model it generalises, in nats per
 test datapoint (higher is better).
 
-- Continuous: MNIST's grey pixels dequantised, y = (255·x + u)/256 with u ~ U[0, 1) drawn once (seed 0),
+- Continuous: MNIST's grey pixels dequantised, y = (k + u)/256 for the 8-bit level k of each pixel (the
+  classic file stores k/256, the IDX files' images are k/255: the grid is detected) with u ~ U[0, 1) drawn once (seed 0),
   so that y has a density on [0, 1]^784. A Gaussian-likelihood VAE (784-500-20, tanh, sigmoid mean,
   a learned variance per pixel) against scikit-learn's `GaussianMixture` (full covariances), both
   densities of y; also given as bits per dimension of the 8-bit images, −(log p(y) − 784·log 256)/(784·ln 2),
@@ -41,10 +42,21 @@ PIXELS = 784
 
 
 def dequantised(x: torch.Tensor, seed: int) -> torch.Tensor:
-    """Grey values x = k/255 → (k + u)/256, u ~ U[0, 1): a density on [0, 1]^D whose log is
+    """Grey values x = k/256 or k/255 → (k + u)/256, u ~ U[0, 1): a density on [0, 1]^D whose log is
     log P(k) − D·log 256 or less for any model of the discrete k."""
     generator = torch.Generator().manual_seed(seed)
-    return (torch.round(255 * x) + torch.rand(x.shape, generator=generator)) / 256
+    return (grey_levels(x) + torch.rand(x.shape, generator=generator)) / 256
+
+
+def grey_levels(x: torch.Tensor) -> torch.Tensor:
+    """The 8-bit levels k in 0..255 of intensities stored on either grid, k/256 (tried first) or k/255:
+    float [same shape]. For 0 < k < 255 the wrong grid is at least 1/255 away from a whole level."""
+    for steps in (256, 255):
+        levels = x.double() * steps
+        rounded = levels.round()
+        if rounded.min() >= 0 and rounded.max() <= 255 and (levels - rounded).abs().max() < 1e-3:
+            return rounded.float()
+    raise ValueError("the grey images are not 8-bit intensities k/256 or k/255: dequantisation needs their levels")
 
 
 def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int = 1, progress: bool = True,

@@ -58,8 +58,11 @@ ONEDNN_BF16 = ONEDNN and torch.ops.mkldnn._is_mkldnn_bf16_supported()         # 
 
 
 def product_dtype(device: torch.device) -> torch.dtype | None:
-    """The dtype of matrix products under an enabled `torch.autocast` on `device`, else None."""
-    return torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
+    """The dtype of matrix products under an enabled `torch.autocast` on `device`, else None (also on
+    devices that have no autocast, such as "meta")."""
+    if not (torch.amp.is_autocast_available(device.type) and torch.is_autocast_enabled(device.type)):
+        return None
+    return torch.get_autocast_dtype(device.type)
 
 
 def _onednn_for(x: torch.Tensor, dtype: torch.dtype | None) -> bool:

@@ -37,7 +37,7 @@ from ..model.vae import VAE
 from . import distributed
 from .config import EVAL_SPACINGS, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig
 from .epochs import Position, minibatches
-from ..randomness import restore_rng_state, rng_state_tensors
+from ..randomness import restore_rng_state, rng_state_tensors, seeded
 
 class Objective(nn.Module):
     """The training bound of a minibatch as a module, so that DistributedDataParallel can wrap it."""
@@ -87,6 +87,9 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, 
     hold a run already), or keeping everything in memory when `out` is None. `on_evaluation(row)` is
     called with each evaluation's row of metrics. Returns the trained model.
 
+    The run draws from the global generators seeded with `config.seed`, and gives them back to the
+    caller as they were: the caller's random stream continues as if `train` had not been called.
+
     The run records the data it was trained on as `dataset.locator` (a registered name or an absolute
     path), or None for arrays held in memory, whatever `config.data` says."""
     if out is not None:
@@ -98,11 +101,10 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, 
     _check_data(model, dataset, config)
     distributed.init_from_environment(torch.device(config.device))
     distributed.barrier()            # every process has checked `out` before the first one writes to it
-    with _writer_lock(out):
+    with _writer_lock(out), seeded(config.seed, torch.device(config.device)):
         if out is not None and distributed.is_main():
             write_json_atomic(out / CONFIG_FILE, model_config_document(
                 model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
-        torch.manual_seed(config.seed)
         optimizer = _optimizer(model, config, len(dataset.train))
         return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log, on_evaluation)
 
@@ -138,7 +140,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     config = dataclasses.replace(TrainConfig.from_dict(document["train"], f"{run_dir / CONFIG_FILE}'s \"train\" section"),
                                  **changes)
     distributed.init_from_environment(torch.device(config.device))
-    with _writer_lock(run_dir):
+    with _writer_lock(run_dir), seeded(None, torch.device(config.device)):   # the checkpoint's generators, then the caller's
         return _resume_locked(run_dir, document, config, progress, log)
 
 
@@ -172,7 +174,7 @@ def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress,
 
 def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
     """A run with a config.json and no checkpoint, trained from its first step."""
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)                 # the model's initial weights, as `aevb train` draws them
     model = model_from_document(document, run_dir)
     dataset = _run_data(run_dir, config, log)
     _check_data(model, dataset, config)
