@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from titled_grid import assert_titled_grid
 
 import aevb as library
-from titled_grid import assert_titled_grid
 
 TINY = ["--data", "digits", "--hidden", "32", "--latent-dim", "2", "--quiet"]
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import scipy.io
 import torch
+from local_server import serving
 from PIL import Image
 
-from aevb import datasets
-from aevb.datasets.binarization import BINARIZATIONS, fixed_draw
+from aevb import InputError, datasets
 from aevb.datasets import decoded_cache, mnist
+from aevb.datasets.binarization import BINARIZATIONS, fixed_draw
 from aevb.datasets.download import DownloadError, fetch
-from local_server import serving
 
 
 @pytest.fixture(autouse=True)
@@ -303,7 +303,7 @@ def test_bad_image_folders(tmp_path):
 def test_unknown_names_and_missing_files():
     with pytest.raises(ValueError, match="neither a known data set"):
         datasets.load("cifar")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         datasets.load("/nowhere/data.npy")
 
 

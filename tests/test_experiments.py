@@ -9,9 +9,9 @@ import sys
 import pytest
 import torch
 from matplotlib.image import imread
+from titled_grid import assert_titled_grid
 
 from aevb.experiments import density_table, figure3, iwae_table
-from titled_grid import assert_titled_grid
 
 
 def reproduce(*args, experiment="figure2"):

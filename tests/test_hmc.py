@@ -5,11 +5,11 @@ import math
 
 import pytest
 import torch
+from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 import aevb
 from aevb.estimators.hmc import hmc
 from aevb.estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
-from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 
 def test_hmc_leaves_the_exact_posterior_invariant():

@@ -5,13 +5,13 @@ import math
 
 import pytest
 import torch
+from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 import aevb
 from aevb.estimators.diagnostics import active_units, kl_per_dimension, report
-from aevb.kernels.fast_decoders import BernoulliMLPLogProb, log_prob_function
 from aevb.estimators.importance import importance_sampling
+from aevb.kernels.fast_decoders import BernoulliMLPLogProb, log_prob_function
 from aevb.objectives import iwae_bound
-from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 
 @pytest.fixture

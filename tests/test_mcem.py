@@ -4,10 +4,10 @@ log p(x) are exact."""
 import math
 
 import torch
+from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 import aevb
 from aevb.baselines import MonteCarloEM, mcem
-from linear_gaussian import exact_log_likelihood, linear_gaussian_vae
 
 
 def test_the_e_step_leaves_the_exact_posterior_invariant():

@@ -6,11 +6,16 @@ import math
 
 import pytest
 import torch
+from linear_gaussian import (
+    exact_elbo,
+    exact_log_likelihood,
+    linear_gaussian_vae,
+    perturb_encoder,
+)
 from torch.distributions import Independent, Normal
 
 import aevb
 from aevb.objectives import analytic_kl, monte_carlo_kl
-from linear_gaussian import exact_elbo, exact_log_likelihood, linear_gaussian_vae, perturb_encoder
 
 
 def mean_and_stderr(values, dim=0):

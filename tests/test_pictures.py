@@ -13,11 +13,11 @@ import torch
 from matplotlib.image import imread
 from PIL import Image
 from scipy.stats import norm
+from titled_grid import assert_titled_grid, grid_size
 
 import aevb
 from aevb.apps.inference import denoise, downsample, inpaint, upscale
 from aevb.apps.views import interpolation, latent_plane, manifold_quantiles, traversals
-from titled_grid import assert_titled_grid, grid_size
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,7 @@ def test_the_weight_prior_step_is_the_gradient_step_on_the_map_objective(digits,
 
 def test_errors_come_before_any_file_is_written(digits, tmp_path):
     run(digits, tmp_path / "run", epochs=1)
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(aevb.InputError, match="--resume"):
         run(digits, tmp_path / "run", epochs=1)
     scaled = dataclasses.replace(digits, train=digits.train * 16, test=digits.test * 16)
     model = aevb.VAE(64, likelihood="gaussian", **SMALL)
@@ -231,7 +231,7 @@ def test_a_run_never_writes_into_a_place_that_holds_other_files(digits, tmp_path
     out = {"a folder of the user's files": tmp_path / "mine", "the current directory": "",
            "a file": tmp_path / "mine" / "model.safetensors"}[place]
     monkeypatch.chdir(tmp_path / "mine")
-    with pytest.raises(FileExistsError, match="choose another --out"):
+    with pytest.raises(aevb.InputError, match="choose another --out"):
         run(digits, out)
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["model.safetensors"]
     assert (tmp_path / "mine" / "model.safetensors").read_bytes() == b"the user's own weights"

@@ -15,13 +15,14 @@ from .datasets import Dataset
 from .estimators.bound import Estimate, evaluate_elbo
 from .estimators.diagnostics import active_units, kl_per_dimension, report
 from .estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
+from .errors import InputError
 from .estimators.importance import importance_sampling, log_likelihood
 from .io.checkpoint import CheckpointError
 from .model import VAE, VAEConfig, load
 from .objectives import elbo, iwae_bound, log_weight_prior
 from .training import TrainConfig, resume, train
 
-__all__ = ["datasets", "objectives", "VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "CheckpointError", "Dataset",
+__all__ = ["datasets", "objectives", "VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "InputError", "CheckpointError", "Dataset",
            "Estimate", "evaluate_elbo", "log_likelihood", "importance_sampling", "marginal_likelihood_hmc",
            "active_units", "kl_per_dimension", "report", "TrainConfig", "train", "resume"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ import math
 import torch
 from torch.distributions import Distribution, kl_divergence
 
+from .errors import InputError
 from .model.config import check_choice
 
 
@@ -33,7 +34,7 @@ def reparameterised_draws(q_z: Distribution, count: int, noise: torch.Tensor | N
     if noise is None:
         noise = torch.randn(shape, dtype=loc.dtype, device=loc.device)
     elif noise.shape != shape:
-        raise ValueError(f"noise has shape {tuple(noise.shape)}; expected {shape} (draws, batch, latent_dim)")
+        raise InputError(f"noise has shape {tuple(noise.shape)}; expected {shape} (draws, batch, latent_dim)")
     return loc + scale * noise
 
 
@@ -46,7 +47,7 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
     """
     check_choice("kl", kl, KL_ESTIMATORS)
     if samples < 1:
-        raise ValueError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
+        raise InputError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, samples, noise)       # [L, B, Nz]
     log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
@@ -64,7 +65,7 @@ def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None
     """L_k(x) = log (1/k) Σ_j w_j for one draw of k samples, differentiable (Burda et al. 2016): [B].
     L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (docs/maths.md §6)."""
     if k < 1:
-        raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
+        raise InputError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
     return torch.logsumexp(log_weights(model, x, k, noise), dim=0) - math.log(k)
 
 

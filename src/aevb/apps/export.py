@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..io.files import write_bytes_atomic, write_json_atomic
 
 
@@ -69,7 +70,7 @@ def _onnx(graph: nn.Module, example: torch.Tensor, input_name: str, output_names
     try:
         import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
     except ImportError:
-        raise ValueError("--format onnx needs the packages onnx and onnxscript: pip install 'aevb[export]'") from None
+        raise InputError("--format onnx needs the packages onnx and onnxscript: pip install 'aevb[export]'") from None
     batch = torch.export.Dim("batch", min=1)
     exporter_log = logging.getLogger("torch.onnx")
     level = exporter_log.level
@@ -100,7 +101,7 @@ FORMATS = {"onnx": ExportFormat(".onnx", _onnx), "torchscript": ExportFormat(".p
 def export(model, out, format: str = "onnx") -> list[Path]:
     """Write the encoder and decoder of `model` into the directory `out` in `format`; returns the files."""
     if format not in FORMATS:
-        raise ValueError(f"--format {format!r} is not one of {sorted(FORMATS)}")
+        raise InputError(f"--format {format!r} is not one of {sorted(FORMATS)}")
     out = Path(out)
     chosen = FORMATS[format]
     model = copy.deepcopy(model).float().cpu().eval()         # the caller's model is left as it was

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import InputError
 from ..objectives import log_joint
 
 
@@ -35,9 +36,9 @@ def inpaint(model, x: torch.Tensor, missing: torch.Tensor, steps: int = 500, bur
     invariant (Mattei & Frellsen 2018, Algorithm 1).
     """
     if missing.shape != x.shape:
-        raise ValueError(f"mask of shape {tuple(missing.shape)} does not match the images {tuple(x.shape)}")
+        raise InputError(f"mask of shape {tuple(missing.shape)} does not match the images {tuple(x.shape)}")
     if steps <= burn_in:
-        raise ValueError(f"steps={steps} must exceed burn_in={burn_in}")
+        raise InputError(f"steps={steps} must exceed burn_in={burn_in}")
     completion = torch.where(missing, torch.full_like(x, start), x)
     z = model.encode(completion).sample()                                                 # [B, Nz]
     completion = torch.where(missing, model.decode(z).sample(), x)
@@ -67,7 +68,7 @@ def downsample(x: torch.Tensor, image_shape: tuple[int, int], factor: int) -> to
     """A x: the mean of each factor×factor block of images x [B, H·W] → [B, (H/f)·(W/f)]."""
     height, width = image_shape
     if height % factor or width % factor:
-        raise ValueError(f"images of {height}×{width} do not divide into {factor}×{factor} blocks")
+        raise InputError(f"images of {height}×{width} do not divide into {factor}×{factor} blocks")
     return F.avg_pool2d(x.view(-1, 1, height, width), factor).flatten(1)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch.distributions import Normal
 
+from ..errors import InputError
+
 
 def manifold_quantiles(n: int) -> torch.Tensor:
     """n points in (0, 1) spaced evenly, (i + ½)/n, mapped through the inverse CDF of N(0, 1): [n]
@@ -22,7 +24,7 @@ def latent_plane(model, n: int, dims: tuple[int, int] = (0, 1), basis: torch.Ten
     parameter = next(model.parameters())
     if basis is None:
         if len(set(dims)) != 2 or not all(0 <= d < latent_dim for d in dims):
-            raise ValueError(f"dims={dims}: name two different latent dimensions in 0..{latent_dim - 1}")
+            raise InputError(f"dims={dims}: name two different latent dimensions in 0..{latent_dim - 1}")
         basis = torch.zeros(2, latent_dim, dtype=parameter.dtype, device=parameter.device)
         basis[0, dims[0]] = basis[1, dims[1]] = 1.0
     values = manifold_quantiles(n).to(basis)

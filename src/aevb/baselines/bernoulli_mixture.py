@@ -20,6 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..errors import InputError
+
 
 class BernoulliMixture(DensityMixin, BaseEstimator):
     """n_components Bernoulli products fitted by EM to binary rows [N, D].
@@ -38,7 +40,7 @@ class BernoulliMixture(DensityMixin, BaseEstimator):
     def _binary(self, X, reset: bool) -> torch.Tensor:
         x = torch.from_numpy(validate_data(self, X, dtype=np.float64, reset=reset))
         if not bool(((x == 0) | (x == 1)).all()):
-            raise ValueError("a Bernoulli mixture scores binary data only: binarise X (values 0 and 1)")
+            raise InputError("a Bernoulli mixture scores binary data only: binarise X (values 0 and 1)")
         return x
 
     def _log_joint(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +50,7 @@ class BernoulliMixture(DensityMixin, BaseEstimator):
 
     def fit(self, X, y=None) -> "BernoulliMixture":
         if not (isinstance(self.n_components, int) and self.n_components >= 1):
-            raise ValueError(f"n_components={self.n_components!r} must be a positive integer")
+            raise InputError(f"n_components={self.n_components!r} must be a positive integer")
         x = self._binary(X, reset=True)
         seed = (self.random_state if isinstance(self.random_state, int)
                 else int(check_random_state(self.random_state).randint(2 ** 31)))

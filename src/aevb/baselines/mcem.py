@@ -25,12 +25,19 @@ import torch
 
 from ..datasets.binarization import BINARIZATIONS
 from ..estimators.hmc import adapted, transition
-from ..io.checkpoint import (load_state, model_config_document, optimizer_from_tensors, optimizer_to_tensors,
-                             read_tensors, save_weights, write_tensors)
+from ..io.checkpoint import (
+    load_state,
+    model_config_document,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    read_tensors,
+    save_weights,
+    write_tensors,
+)
 from ..io.files import write_json_atomic
 from ..io.run_directory import CONFIG_FILE
-from ..training.epochs import Position, minibatches
 from ..randomness import restore_rng_state, rng_state_tensors, seeded
+from ..training.epochs import Position, minibatches
 
 STATE_FILE = "mcem.safetensors"
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 import torch
 
-from ..io.checkpoint import CheckpointError
+from ..errors import InputError
 from . import evaluate, export, pictures, reproduce, rows, train
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported as one line that points to --help instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="aevb", description="Auto-Encoding Variational Bayes: train, evaluate and sample variational autoencoders.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb_group in (train, evaluate, rows, export, pictures, reproduce):
@@ -40,13 +48,28 @@ def main(argv=None) -> int:
     skip_the_dynamo_import_of_optimizers()
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError, CheckpointError) as error:
-        print(f"aevb: error: {error}", file=sys.stderr)
+    except InputError as error:
+        print(f"aevb: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except PermissionError as error:
         print(f"aevb: error: cannot open {error.filename}: permission denied; give yourself access to it or choose "
               "another path", file=sys.stderr)
         return 2
+    except OSError as error:             # the machine's condition (a full disk, a read-only folder), not a bug
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"aevb: error: {error.strerror or error}{where}; free the resource or choose another path",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("aevb: interrupted; a run continues from its last checkpoint with --resume", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print("aevb: this is a bug in aevb, not a problem with what you gave it: please report it with the "
+              "traceback above and the command that caused it", file=sys.stderr)
+        return 1
+
+
+def one_line(message: str) -> str:
+    """A message that spans lines (a list of places searched) joined into one line."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())

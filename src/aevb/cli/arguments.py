@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputError
+
 DATA_HELP = ("mnist, frey (Frey Face), digits (scikit-learn's 8x8, offline), a .npy/.npz/.csv file, or a folder of "
              "PNG/JPEG images (default: mnist)")
 DATA_DIR_HELP = "where to look for MNIST and Frey Face files first (default: $AEVB_DATA, then the cache)"
@@ -75,7 +77,7 @@ def resolve_device(name: str) -> str:
             return "cuda"
         return "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is visible to PyTorch here; use --device cpu")
+        raise InputError("--device cuda: no CUDA device is visible to PyTorch here; use --device cpu")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("--device mps: no Apple GPU is available here; use --device cpu")
+        raise InputError("--device mps: no Apple GPU is available here; use --device cpu")
     return name

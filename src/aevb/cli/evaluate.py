@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..datasets.reported import reported_split
+from ..errors import InputError
 from ..estimators.diagnostics import report
 from ..io.files import write_json_atomic
 from ..io.run_directory import EVALUATION_SEED
@@ -39,14 +40,14 @@ def add_parser(verbs) -> None:
 
 def run_evaluate(args) -> int:
     if args.k < 0:
-        raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
+        raise InputError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
     if args.hmc < 0 or args.hmc == 1:
-        raise ValueError(f"--hmc {args.hmc} must be 0 (off) or at least 2 samples")
+        raise InputError(f"--hmc {args.hmc} must be 0 (off) or at least 2 samples")
     if args.json is not None and str(args.json) != "-" and (args.json.is_dir() or not args.json.parent.is_dir()):
         what = "is a directory" if args.json.is_dir() else f"is in {args.json.parent}, which does not exist"
-        raise ValueError(f"--json {args.json} {what}: name a file in an existing directory")
+        raise InputError(f"--json {args.json} {what}: name a file in an existing directory")
     if args.limit is not None and args.limit < 2:
-        raise ValueError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
+        raise InputError(f"--limit {args.limit}: evaluate at least 2 datapoints (a standard error needs two)")
     device = resolve_device(args.device)
     model = load(args.run, device=device)
     x, _, data, binarize = reported_split(args.run, args.split, data=args.data, data_dir=args.data_dir)

@@ -11,8 +11,16 @@ import torch
 from ..apps.inference import denoise, inpaint, upscale
 from ..apps.pictures import curves_png, embedding_png, grid_png, samples_png
 from ..apps.report import run_title, write_report
-from ..apps.views import decoded_means, interpolation, latent_plane, principal_plane, reconstructions, traversals
+from ..apps.views import (
+    decoded_means,
+    interpolation,
+    latent_plane,
+    principal_plane,
+    reconstructions,
+    traversals,
+)
 from ..datasets.reported import reported_rows, reported_split
+from ..errors import InputError
 from ..estimators.diagnostics import latent_means
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic, write_npy, write_rows
@@ -25,7 +33,7 @@ from .arguments import DATA_DIR_HELP, parse_count, parse_seed
 def image_shape(run: Path, hint: str = "") -> tuple[int, int]:
     shape = (read_config(run).get("data") or {}).get("image_shape")
     if shape is None or len(shape) != 2:
-        raise ValueError(f"{run} records no image shape (its data are not images), so there is no picture to draw"
+        raise InputError(f"{run} records no image shape (its data are not images), so there is no picture to draw"
                          + (f": {hint}" if hint else ""))
     return tuple(shape)
 
@@ -34,7 +42,7 @@ def read_png(path: Path, shape: tuple[int, int]) -> torch.Tensor:
     """A PNG as grey intensities in [0, 1], checked to be of the model's image size: [H·W]."""
     grey = read_grey_image(path)
     if grey.shape != shape:
-        raise ValueError(f"{path} is {grey.shape[1]}×{grey.shape[0]} pixels; this model draws "
+        raise InputError(f"{path} is {grey.shape[1]}×{grey.shape[0]} pixels; this model draws "
                          f"{shape[1]}×{shape[0]} images (width×height): resize it")
     return torch.from_numpy(grey).flatten()
 
@@ -63,7 +71,7 @@ def write_data_rows(run: Path, x: torch.Tensor, out: Path) -> None:
 def run_sample(args) -> int:
     out = args.out or args.run / "samples.png"
     if out.suffix.lower() not in (".png", ".npy", ".csv"):
-        raise ValueError(f"--out {out}: name a .png (a picture), .npy (an array) or .csv (a table) file")
+        raise InputError(f"--out {out}: name a .png (a picture), .npy (an array) or .csv (a table) file")
     if out.suffix.lower() == ".png":
         shape = image_shape(args.run, hint="use --out FILE.csv or FILE.npy")
         what = "draws x ~ p(x|z)" if args.draw else "means of p(x|z)"
@@ -84,7 +92,7 @@ def run_manifold(args) -> int:
         axes = "the first (columns) and second (rows) principal components of the test set's E[z|x]"
     else:
         if model.config.latent_dim < 2:
-            raise ValueError("a manifold needs at least 2 latent dimensions")
+            raise InputError("a manifold needs at least 2 latent dimensions")
         z = latent_plane(model, args.n, dims=tuple(args.dims))
         axes = f"z_{args.dims[0]} (columns, left to right) and z_{args.dims[1]} (rows, bottom to top)"
     title = (f"{run_title(args.run)}: decoder means on an {args.n}×{args.n} grid of {axes}, "
@@ -98,7 +106,7 @@ def run_reconstruct(args) -> int:
     out = args.out or args.run / "reconstructions.png"
     if out.suffix.lower() != ".png":
         if args.data is None:
-            raise ValueError(f"--out {out}: a table of reconstructions is of the rows of a file: pass --data FILE")
+            raise InputError(f"--out {out}: a table of reconstructions is of the rows of a file: pass --data FILE")
         x = reported_rows(args.run, args.data).rows
         model.check_data(x, str(args.data))
         write_data_rows(args.run, reconstructions(model, x), out)
@@ -118,7 +126,7 @@ def run_interpolate(args) -> int:
     x = reported_split(args.run, args.split, data_dir=args.data_dir).x
     for index in (args.start, args.end):
         if not 0 <= index < len(x):
-            raise ValueError(f"index {index} is outside the {args.split} split (0..{len(x) - 1})")
+            raise InputError(f"index {index} is outside the {args.split} split (0..{len(x) - 1})")
     path = interpolation(model, x[args.start], x[args.end], args.steps)
     title = (f"{run_title(args.run)}: decoder means along the line from E[z|x] of {args.split} image {args.start} "
              f"(left) to that of image {args.end} (right), {args.steps} steps")
@@ -130,7 +138,7 @@ def run_traverse(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
     x = reported_split(args.run, args.split, data_dir=args.data_dir).x
     if not 0 <= args.index < len(x):
-        raise ValueError(f"--index {args.index} is outside the {args.split} split (0..{len(x) - 1})")
+        raise InputError(f"--index {args.index} is outside the {args.split} split (0..{len(x) - 1})")
     images = traversals(model, x[args.index], args.steps, args.span)                      # [Nz, steps, D]
     title = (f"{run_title(args.run)}: row u moves z_u from {-args.span:g} (left) to {args.span:g} (right), the other "
              f"dimensions held at E[z|x] of {args.split} image {args.index}")
@@ -168,10 +176,10 @@ def run_embed(args) -> int:
 def run_plot_curves(args) -> int:
     file = args.run / METRICS_FILE
     if not file.is_file():
-        raise FileNotFoundError(f"{file} does not exist: {args.run} is not a training run")
+        raise InputError(f"{file} does not exist: {args.run} is not a training run")
     rows = read_metrics(args.run)
     if not rows:
-        raise ValueError(f"{file} holds no evaluation yet")
+        raise InputError(f"{file} holds no evaluation yet")
     out = args.out or args.run / "curves.png"
     write_bytes_atomic(out, curves_png(rows, run_title(args.run)))
     print(f"wrote {out}")
@@ -182,7 +190,7 @@ def run_inpaint(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
     x, missing = read_png(args.input, shape), read_png(args.mask, shape) > 0.5
     if not missing.any():
-        raise ValueError(f"{args.mask} marks no pixel as missing (white = missing, black = known)")
+        raise InputError(f"{args.mask} marks no pixel as missing (white = missing, black = known)")
     filled = inpaint(model, x[None], missing[None], steps=args.steps, burn_in=args.steps // 5)
     write_images(filled, shape, args.out)
     return 0
@@ -198,7 +206,7 @@ def run_upscale(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
     if shape[0] % args.factor or shape[1] % args.factor:
         divisors = [f for f in range(2, min(shape) + 1) if shape[0] % f == 0 and shape[1] % f == 0]
-        raise ValueError(f"--factor {args.factor} does not divide this model's {shape[1]}×{shape[0]} images "
+        raise InputError(f"--factor {args.factor} does not divide this model's {shape[1]}×{shape[0]} images "
                          f"(width×height) into whole blocks; choose one of {divisors}")
     small = (shape[0] // args.factor, shape[1] // args.factor)
     y = read_png(args.input, small)
@@ -208,7 +216,7 @@ def run_upscale(args) -> int:
 
 def run_report(args) -> int:
     if args.k < 0:
-        raise ValueError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
+        raise InputError(f"--k {args.k} must be 0 (no log-likelihood) or a positive number of samples")
     has_data = "data" in read_config(args.run).get("train", {})
     test_x = reported_split(args.run, "test", data_dir=args.data_dir).x[: args.limit] if has_data else None
     out = args.out or args.run / "report.html"

@@ -16,6 +16,7 @@ from .. import datasets
 from ..apps.pictures import samples_png
 from ..apps.report import run_title
 from ..datasets.binarization import BINARIZATIONS
+from ..errors import InputError
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic
 from ..io.run_directory import SAMPLES_FILE
@@ -24,11 +25,18 @@ from ..model import VAE, VAEConfig
 from ..model.likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from ..model.networks import INITIALISATIONS
 from ..objectives import ESTIMATORS
-from ..training import TrainConfig, resume, train
-from ..training import distributed
+from ..training import TrainConfig, distributed, resume, train
 from ..training.config import OBJECTIVES, OPTIMIZERS, PRECISIONS
-from .arguments import (DATA_DIR_HELP, DATA_HELP, DEVICES, parse_count, parse_hidden, parse_run_directory,
-                        parse_seed, resolve_device)
+from .arguments import (
+    DATA_DIR_HELP,
+    DATA_HELP,
+    DEVICES,
+    parse_count,
+    parse_hidden,
+    parse_run_directory,
+    parse_seed,
+    resolve_device,
+)
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
@@ -121,7 +129,7 @@ def run_train(args) -> int:
 def launch_processes(nproc: int, argv: list[str]) -> int:
     """Run this same command under torchrun with `nproc` processes (gloo on the CPU)."""
     if nproc < 1:
-        raise ValueError(f"--nproc {nproc} must be a positive number of processes")
+        raise InputError(f"--nproc {nproc} must be a positive number of processes")
     rest = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")
             and not a.startswith("--nproc=")]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
@@ -134,7 +142,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
         fixed = sorted(set(given) - BUDGET_FLAGS)
         if fixed:
             flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
-            raise ValueError(f"--resume continues {args.resume} with its own settings; drop {flags} "
+            raise InputError(f"--resume continues {args.resume} with its own settings; drop {flags} "
                              "(only --epochs, --max-samples and --device may change)")
         write_samples(args.resume, resume(args.resume, **given, progress=progress, log=log))
         return 0
@@ -150,7 +158,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     model_options.setdefault("likelihood", dataset.likelihood)
     if out is None:
         if distributed.world_size() > 1:
-            raise ValueError("with more than one process, name the run directory with --out")
+            raise InputError("with more than one process, name the run directory with --out")
         out = Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     torch.manual_seed(config.seed)
     model = VAE(data_dim=dataset.data_dim, **model_options)

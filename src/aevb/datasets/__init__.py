@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from ..errors import DataNotFound, InputError
 from .dataset import Dataset
 from .digits import load_digits
 from .frey import load_frey
@@ -34,9 +35,9 @@ def load(name_or_path, data_dir=None, download: bool = True, log=print) -> Datas
         return replace(load_image_folder(path), locator=str(path.resolve()))
     if path.suffix.lower() in FILE_LOADERS:
         if not path.is_file():
-            raise FileNotFoundError(f"data file {path} does not exist")
+            raise DataNotFound(f"data file {path} does not exist")
         return replace(FILE_LOADERS[path.suffix.lower()](path), locator=str(path.resolve()))
-    raise ValueError(f"--data {name!r} is neither a known data set {sorted(NAMED_DATASETS)}, a folder of images, "
+    raise InputError(f"--data {name!r} is neither a known data set {sorted(NAMED_DATASETS)}, a folder of images, "
                      f"nor a file of a known kind {sorted(FILE_LOADERS)}")
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -39,14 +41,14 @@ class Dataset:
         if n is None:
             return self
         if not 2 <= n <= len(self.train):
-            raise ValueError(f"n_train={n} is outside [2, {len(self.train)}], the training rows of {self.name}")
+            raise InputError(f"n_train={n} is outside [2, {len(self.train)}], the training rows of {self.name}")
         labels = {**self.labels, **({"train": self.labels["train"][:n]} if "train" in self.labels else {})}
         return replace(self, train=self.train[:n], labels=labels, source=f"{self.source}; first {n} training rows")
 
     def split(self, name: str) -> torch.Tensor:
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
         if splits.get(name) is None:
-            raise ValueError(f"split {name!r} is not available for {self.name}; choose one of "
+            raise InputError(f"split {name!r} is not available for {self.name}; choose one of "
                              f"{[k for k, v in splits.items() if v is not None]}")
         return splits[name]
 
@@ -54,13 +56,13 @@ class Dataset:
 def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
     """[N, ...] numbers → float32 [N, D], with one clear error for empty, ragged or non-finite input."""
     if array.dtype.kind not in "biuf":
-        raise ValueError(f"{what} holds values of type {array.dtype}, not numbers: save a numeric array")
+        raise InputError(f"{what} holds values of type {array.dtype}, not numbers: save a numeric array")
     if array.ndim < 2 or array.shape[0] < 2 or array[0].size == 0:
-        raise ValueError(f"{what} holds an array of shape {array.shape}; expected [N ≥ 2 datapoints, features...]")
+        raise InputError(f"{what} holds an array of shape {array.shape}; expected [N ≥ 2 datapoints, features...]")
     rows = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32).reshape(len(array), -1))
     if not torch.isfinite(rows).all():
         bad = int((~torch.isfinite(rows)).any(1).nonzero()[0])
-        raise ValueError(f"{what} contains NaN or infinite values (first in row {bad}): remove or impute them first")
+        raise InputError(f"{what} contains NaN or infinite values (first in row {bad}): remove or impute them first")
     return rows
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import DataNotFound, InputError
 from .dataset import Dataset
 from .decoded_cache import decoded
 from .download import DownloadError, fetch
@@ -56,7 +57,7 @@ def read_mnist_pickle(file: Path) -> list[tuple[np.ndarray, np.ndarray]]:
         with gzip.open(file, "rb") as f:
             splits = _NumpyArraysOnly(io.BytesIO(f.read()), encoding="latin1").load()
     except (OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise ValueError(f"{file} is not a readable mnist.pkl.gz ({error}): delete it or fetch it again") from None
+        raise InputError(f"{file} is not a readable mnist.pkl.gz ({error}): delete it or fetch it again") from None
     return [(np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.int64)) for images, labels in splits]
 
 
@@ -75,7 +76,7 @@ def pickle_as_levels(file: Path) -> dict[str, np.ndarray]:
     for split, (images, labels) in zip(("train", "valid", "test"), read_mnist_pickle(file)):
         levels = np.round(images * 256)
         if levels.max() > 255 or not np.array_equal(levels / 256, images):
-            raise ValueError(f"{file} holds intensities that are not k/256 for 8-bit levels k: it is not the "
+            raise InputError(f"{file} holds intensities that are not k/256 for 8-bit levels k: it is not the "
                              "classic mnist.pkl.gz")
         arrays[split], arrays[f"{split}_labels"] = levels.astype(np.uint8), labels
     return arrays
@@ -107,7 +108,7 @@ def from_idx(files: dict[str, Path], source: str) -> Dataset:
     labels = {split: read_idx(files[f"{prefix}-labels-idx1-ubyte"]) for split, prefix in (("train", "train"), ("test", "t10k"))}
     for split in images:
         if images[split].ndim != 3 or images[split].shape[1:] != (28, 28) or len(labels[split]) != len(images[split]):
-            raise ValueError(f"the {split} IDX files in {source} hold images {images[split].shape} and labels "
+            raise InputError(f"the {split} IDX files in {source} hold images {images[split].shape} and labels "
                              f"{labels[split].shape}; expected [N, 28, 28] and [N]")
     as_float = {split: torch.from_numpy(x.reshape(len(x), -1).astype(np.float32) / 255.0) for split, x in images.items()}
     as_long = {split: torch.from_numpy(y.astype(np.int64)) for split, y in labels.items()}
@@ -155,7 +156,7 @@ def load_mnist(data_dir=None, download: bool = True, log=print) -> Dataset:
         except DownloadError as error:
             failure = str(error)
     searched = ", ".join(str(d) for d in data_directories(data_dir))
-    raise FileNotFoundError(
+    raise DataNotFound(
         "MNIST was not found. Provide it in one of three ways:\n"
         f"  1. put the four IDX files (train-images-idx3-ubyte.gz, ...) or mnist.pkl.gz in a data directory "
         f"(--data-dir DIR or AEVB_DATA=DIR; searched: {searched});\n"

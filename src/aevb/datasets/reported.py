@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..errors import InputError
 from ..io.checkpoint import read_config
 from ..io.run_directory import TEST_BINARIZATION_SEED
 from . import load
@@ -27,7 +28,7 @@ def reported_split(run: Path, split: str, data: str | None = None, data_dir=None
     settings = read_config(run).get("train", {})
     data = data or settings.get("data")
     if data is None:
-        raise ValueError(f"{run} does not record its data (it was an array held in memory, or the model was saved "
+        raise InputError(f"{run} does not record its data (it was an array held in memory, or the model was saved "
                          "with model.save): pass --data FILE")
     dataset = load(data, data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None)
     binarize = settings.get("binarize", "none")

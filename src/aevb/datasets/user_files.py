@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..errors import DataNotFound, InputError
 from ..io.images import read_grey_image
 from .dataset import Dataset, as_rows, likelihood_for, shuffled_split
 
@@ -40,7 +41,7 @@ def _split_dataset(name: str, table: Table, source: str) -> Dataset:
 def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_shape, source: str) -> Dataset:
     for split, rows in (("test", test), ("valid", valid)):
         if rows is not None and rows.shape[1] != train.shape[1]:
-            raise ValueError(f"{source}: train rows have {train.shape[1]} values and {split} rows {rows.shape[1]}: "
+            raise InputError(f"{source}: train rows have {train.shape[1]} values and {split} rows {rows.shape[1]}: "
                              "every split needs the same features")
     return Dataset(name, train, valid, test, image_shape, likelihood_for(torch.cat([train, test])), source)
 
@@ -52,7 +53,7 @@ def _image_shape(array: np.ndarray):
 
 def _not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
-        raise ValueError(f"{path} is empty")
+        raise InputError(f"{path} is empty")
 
 
 def read_npy(path: Path) -> Table:
@@ -61,9 +62,9 @@ def read_npy(path: Path) -> Table:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
+        raise InputError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
     if not isinstance(array, np.ndarray):
-        raise ValueError(f"{path} is a .npz archive, not a .npy array: name it .npz")
+        raise InputError(f"{path} is a .npz archive, not a .npy array: name it .npz")
     return Table(as_rows(array, str(path)), None, _image_shape(array))
 
 
@@ -77,7 +78,7 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
         archive = np.load(path, allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a .npz archive ({error}); write it with numpy.savez") from None
+        raise InputError(f"{path} is not a .npz archive ({error}); write it with numpy.savez") from None
     return arrays
 
 
@@ -90,7 +91,7 @@ def load_npz(path: Path) -> Dataset:
                         str(path))
     if len(arrays) == 1:
         return _split_dataset(path.stem, read_npz(path), str(path))
-    raise ValueError(f"{path} holds arrays {sorted(arrays)}: name them train and test (and valid), "
+    raise InputError(f"{path} holds arrays {sorted(arrays)}: name them train and test (and valid), "
                      "or save a single array")
 
 
@@ -99,7 +100,7 @@ def read_npz(path: Path) -> Table:
     alone)."""
     arrays = _npz_arrays(path)
     if len(arrays) != 1:
-        raise ValueError(f"{path} holds the arrays {sorted(arrays)}, so its rows have no one order: save the one "
+        raise InputError(f"{path} holds the arrays {sorted(arrays)}, so its rows have no one order: save the one "
                          "to use alone with numpy.save")
     (array,) = arrays.values()
     return Table(as_rows(array, str(path)), None, _image_shape(array))
@@ -112,24 +113,24 @@ def read_csv(path: Path) -> Table:
         with open(path, newline="", encoding="utf-8") as f:
             lines = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text CSV file (it holds binary data)") from None
+        raise InputError(f"{path} is not a text CSV file (it holds binary data)") from None
     header = None
     if lines and not any(_is_number(cell) for cell in lines[0]):   # a header: names only ("1,NA,3" is data)
         header, lines = [cell.strip() for cell in lines[0]], lines[1:]
     if not lines:
-        raise ValueError(f"{path} has no rows of numbers")
+        raise InputError(f"{path} has no rows of numbers")
     width = len(lines[0])
     values = []
     for number, row in enumerate(lines, start=1):
         if len(row) != width:
-            raise ValueError(f"{path}: data row {number} has {len(row)} columns, the first has {width}")
+            raise InputError(f"{path}: data row {number} has {len(row)} columns, the first has {width}")
         for column, cell in enumerate(row, start=1):
             if not _is_number(cell):
-                raise ValueError(f"{path}: data row {number}, column {column} is {cell.strip()!r}, not a number; "
+                raise InputError(f"{path}: data row {number}, column {column} is {cell.strip()!r}, not a number; "
                                  "keep only numeric columns")
         values.append([float(cell) for cell in row])
     if header is not None and len(header) != width:
-        raise ValueError(f"{path}: the header names {len(header)} columns but the rows have {width}")
+        raise InputError(f"{path}: the header names {len(header)} columns but the rows have {width}")
     return Table(as_rows(np.array(values), str(path)), header, None)
 
 
@@ -149,12 +150,12 @@ def read_image_folder(path: Path) -> Table:
     """Every PNG/JPEG in the folder (sorted by name), converted to grey, intensities /255; all one size."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 2:
-        raise ValueError(f"{path} holds {len(files)} PNG/JPEG images; a data set needs at least 2")
+        raise InputError(f"{path} holds {len(files)} PNG/JPEG images; a data set needs at least 2")
     images = []
     for file in files:
         grey = read_grey_image(file)
         if images and grey.shape != images[0].shape:
-            raise ValueError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[1]}×"
+            raise InputError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[1]}×"
                              f"{images[0].shape[0]} but {file.name} is {grey.shape[1]}×{grey.shape[0]} "
                              "(width×height); resize them to one size")
         images.append(grey)
@@ -173,10 +174,10 @@ def read_table(path) -> Table:
     if path.is_dir():
         return read_image_folder(path)
     if path.suffix.lower() not in FILE_READERS:
-        raise ValueError(f"--data {str(path)!r} is neither a folder of images nor a file of a known kind "
+        raise InputError(f"--data {str(path)!r} is neither a folder of images nor a file of a known kind "
                          f"{sorted(FILE_READERS)}")
     if not path.is_file():
-        raise FileNotFoundError(f"data file {path} does not exist")
+        raise DataNotFound(f"data file {path} does not exist")
     return FILE_READERS[path.suffix.lower()](path)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from ..errors import InputError
 from ..kernels.fast_decoders import log_prob_function
 from .bound import Estimate
 
@@ -46,7 +47,7 @@ def importance_sampling(model, x: torch.Tensor, k: int = 5000, sample_chunk: int
     for its L_k, and depends on that row alone, not on the rows scored with it or their order.
     """
     if k < 1:
-        raise ValueError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
+        raise InputError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
     was_training = model.training
     model.eval()
     try:

@@ -26,6 +26,7 @@ import torch
 
 from .. import datasets
 from ..datasets.binarization import fixed_draw
+from ..errors import InputError
 from ..estimators.bound import Estimate
 from ..estimators.importance import importance_sampling
 from ..io.files import write_bytes_atomic, write_csv
@@ -56,7 +57,7 @@ def grey_levels(x: torch.Tensor) -> torch.Tensor:
         rounded = levels.round()
         if rounded.min() >= 0 and rounded.max() <= 255 and (levels - rounded).abs().max() < 1e-3:
             return rounded.float()
-    raise ValueError("the grey images are not 8-bit intensities k/256 or k/255: dequantisation needs their levels")
+    raise InputError("the grey images are not 8-bit intensities k/256 or k/255: dequantisation needs their levels")
 
 
 def run(out: Path, budget: int | str = DEFAULT_BUDGET, data_dir=None, jobs: int = 1, progress: bool = True,
@@ -120,7 +121,9 @@ def _gaussian_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
 
 
 def _bernoulli_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
-    from ..baselines.bernoulli_mixture import BernoulliMixture   # scikit-learn, imported when used
+    from ..baselines.bernoulli_mixture import (
+        BernoulliMixture,  # scikit-learn, imported when used
+    )
 
     mixture = BernoulliMixture(MIXTURE_COMPONENTS["bernoulli"], random_state=0).fit(train.numpy())
     estimate = Estimate.of(torch.from_numpy(mixture.score_samples(test.numpy())))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import datasets
 from ..apps.pictures import method_panels_png
+from ..errors import DataNotFound
 from ..io.files import write_bytes_atomic, write_csv
 from ..training import TrainConfig
 from . import runs
@@ -44,7 +45,7 @@ def data_sets(data_dir, log) -> dict:
     found = {"mnist": datasets.load("mnist", data_dir=data_dir, log=log)}
     try:
         found["frey"] = datasets.load("frey", data_dir=data_dir, download=False, log=log)
-    except FileNotFoundError:
+    except DataNotFound:
         log("Frey Face: frey_rawface.mat is in no data directory; its panels are skipped (--data-dir DIR adds them)")
     return found
 

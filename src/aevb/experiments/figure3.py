@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from .. import datasets
-from ..baselines import mcem
 from ..apps.pictures import method_panels_png
+from ..baselines import mcem
 from ..datasets.binarization import BINARIZATIONS
 from ..estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
 from ..io.files import write_bytes_atomic, write_csv, write_json_atomic

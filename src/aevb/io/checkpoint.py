@@ -17,13 +17,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
+from ..errors import InputError
 from .files import write_bytes_atomic, write_json_atomic
 from .run_directory import CONFIG_FILE, WEIGHTS_FILE
 
 SCHEMA_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A file that is missing, corrupt, truncated, foreign, or of a newer schema."""
 
 

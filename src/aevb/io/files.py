@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ..errors import InputError
+
 
 def write_bytes_atomic(path, data: bytes) -> None:
     """Write to a temporary file beside `path`, flush it to disk, rename it over `path`, then flush the
@@ -64,7 +66,7 @@ def write_rows(path, columns: list[str], values) -> None:
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".npy"):
-        raise ValueError(f"{path}: name a .csv (a table with a header) or a .npy (an array) file")
+        raise InputError(f"{path}: name a .csv (a table with a header) or a .npy (an array) file")
     values = np.asarray(values)
     if suffix == ".npy":
         write_npy(path, values)

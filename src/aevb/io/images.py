@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def read_grey_image(path: Path) -> np.ndarray:
     """A PNG or JPEG file as grey intensities in [0, 1] (8-bit levels /255): float32 [H, W]."""
@@ -15,6 +17,6 @@ def read_grey_image(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist") from None
+        raise InputError(f"{path} does not exist") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"{path} is not a readable image ({error})") from None
+        raise InputError(f"{path} is not a readable image ({error})") from None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import InputError
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -33,5 +35,5 @@ def read_metrics(run) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as error:
-                raise ValueError(f"{file}, line {number}, is not JSON ({error}): the file is damaged") from None
+                raise InputError(f"{file}, line {number}, is not JSON ({error}): the file is damaged") from None
     return rows

@@ -9,10 +9,12 @@ import fcntl
 import os
 from pathlib import Path
 
+from ..errors import InputError
+
 LOCK_FILE = ".lock"
 
 
-class RunLocked(FileExistsError):
+class RunLocked(InputError):
     """Another live process is training this run directory."""
 
 

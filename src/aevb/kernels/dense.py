@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 @dataclass(frozen=True)
 class Activation:
     """A layer's nonlinearity. `fused` activations run inside this module's kernels (oneDNN applies them

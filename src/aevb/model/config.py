@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..kernels.dense import ACTIVATIONS
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .networks import INITIALISATIONS
@@ -44,11 +45,11 @@ class VAEConfig:
         for name in ("data_dim", "latent_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive integer")
+                raise InputError(f"{name}={value!r} must be a positive integer")
         if any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden={self.hidden!r}: every layer width must be a positive integer")
+            raise InputError(f"hidden={self.hidden!r}: every layer width must be a positive integer")
         if not 0 < self.fixed_variance < math.inf:
-            raise ValueError(f"fixed_variance={self.fixed_variance!r} must be a finite number > 0 (σ² of every dimension)")
+            raise InputError(f"fixed_variance={self.fixed_variance!r} must be a finite number > 0 (σ² of every dimension)")
         # Names are checked against the registries that use them, so that a new entry needs no edit here.
         for name, registry in (
             ("activation", ACTIVATIONS),
@@ -67,11 +68,11 @@ class VAEConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown model configuration keys {unknown}; known keys: {sorted(known)}")
+            raise InputError(f"unknown model configuration keys {unknown}; known keys: {sorted(known)}")
         return cls(**values)
 
 
 def check_choice(name: str, value: str, registry) -> None:
     """Raise one clear error when `value` is not a key of `registry`."""
     if value not in registry:
-        raise ValueError(f"{name}={value!r} is not one of {sorted(registry)}")
+        raise InputError(f"{name}={value!r} is not one of {sorted(registry)}")

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
+from ..errors import InputError
 from ..kernels.dense import Dense
 
 
@@ -36,7 +37,7 @@ class BernoulliHead(nn.Module):
     def check_support(x: torch.Tensor, what: str) -> None:
         low, high = float(x.min()), float(x.max())
         if low < 0 or high > 1:
-            raise ValueError(
+            raise InputError(
                 f"{what} has values in [{low:g}, {high:g}], outside [0, 1], which a Bernoulli likelihood "
                 "cannot score: scale the data to [0, 1] or choose --likelihood gaussian"
             )

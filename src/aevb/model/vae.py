@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 
+from ..errors import InputError
 from ..io.checkpoint import save_model
 from ..kernels.dense import Dense
 from .config import VAEConfig
@@ -53,7 +54,7 @@ class VAE(nn.Module):
     def encode(self, x: torch.Tensor) -> Distribution:
         """q(z|x) = N(μ(x), diag σ²(x)); x [..., D] → batch_shape [...], event_shape [Nz]."""
         if x.shape[-1] != self.config.data_dim:
-            raise ValueError(f"x has {x.shape[-1]} features per datapoint but this model expects "
+            raise InputError(f"x has {x.shape[-1]} features per datapoint but this model expects "
                              f"data_dim={self.config.data_dim}; flatten images to [batch, {self.config.data_dim}]")
         loc, log_var = self.encoder_head(self.encoder(x)).chunk(2, dim=-1)
         return Independent(Normal(loc, torch.exp(0.5 * log_var), validate_args=False), 1, validate_args=False)
@@ -65,9 +66,9 @@ class VAE(nn.Module):
     def check_data(self, x: torch.Tensor, what: str = "the data") -> None:
         """One clear error when x [N, D] cannot be scored by this model."""
         if x.ndim != 2 or x.shape[1] != self.config.data_dim:
-            raise ValueError(f"{what} has shape {tuple(x.shape)}; this model expects [N, {self.config.data_dim}]")
+            raise InputError(f"{what} has shape {tuple(x.shape)}; this model expects [N, {self.config.data_dim}]")
         if not torch.isfinite(x).all():
-            raise ValueError(f"{what} contains NaN or infinite values: remove or impute them first")
+            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first")
         self.likelihood.check_support(x, what)
 
     @torch.no_grad()

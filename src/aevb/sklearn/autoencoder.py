@@ -21,11 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    DensityMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..datasets.dataset import Dataset, likelihood_for
+from ..errors import InputError
 from ..estimators.bound import Estimate
 from ..estimators.importance import importance_sampling
 from ..io.checkpoint import model_config_document, read_config, save_weights
@@ -85,10 +91,10 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, ensure_min_samples=2)
         rows = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         if not torch.isfinite(rows).all():
-            raise ValueError("X holds values too large for float32 (above 3.4e38): rescale it, e.g. with StandardScaler")
+            raise InputError("X holds values too large for float32 (above 3.4e38): rescale it, e.g. with StandardScaler")
         likelihood = likelihood_for(rows) if self.likelihood == "auto" else self.likelihood
         if likelihood not in LIKELIHOOD_OPTIONS:
-            raise ValueError(f"likelihood={self.likelihood!r} is not one of {['auto', *sorted(LIKELIHOOD_OPTIONS)]}")
+            raise InputError(f"likelihood={self.likelihood!r} is not one of {['auto', *sorted(LIKELIHOOD_OPTIONS)]}")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         config = TrainConfig(data=None, binarize="none", objective=self.objective, estimator=self.estimator,
                              samples=self.samples, k=self.k, beta=self.beta, batch_size=self.batch_size,
@@ -119,7 +125,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         check_is_fitted(self)
         Z = check_array(_as_array(X), dtype=FLOAT_TYPES)
         if Z.shape[1] != self.model_.config.latent_dim:
-            raise ValueError(f"X has {Z.shape[1]} features, but {type(self).__name__} decodes codes of "
+            raise InputError(f"X has {Z.shape[1]} features, but {type(self).__name__} decodes codes of "
                              f"{self.model_.config.latent_dim} (its latent_dim)")
         with torch.no_grad():
             return self._model_in(Z.dtype).decode(_tensor(Z, self.device)).mean.cpu().numpy()
@@ -141,7 +147,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """n_samples draws x ~ p(x|z), z ~ N(0, I): [n_samples, n_features_in_] (float64)."""
         check_is_fitted(self)
         if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
-            raise ValueError(f"n_samples={n_samples!r} must be a positive integer")
+            raise InputError(f"n_samples={n_samples!r} must be a positive integer")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         with seeded(seed, torch.device(self.device)), torch.no_grad():
             return self.model_.sample(int(n_samples), mean=False).double().cpu().numpy()
@@ -153,7 +159,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         check_is_fitted(self)
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise FileExistsError(f"{path.resolve()} exists and is not an empty directory: save into a new one")
+            raise InputError(f"{path.resolve()} exists and is not an empty directory: save into a new one")
         path.mkdir(parents=True, exist_ok=True)
         columns = [str(c) for c in getattr(self, "feature_names_in_", [])] or None
         data = {"name": "array", "source": "an array held in memory", "n_train": self.n_samples_fit_,
@@ -193,7 +199,7 @@ def load(path) -> VariationalAutoencoder:
     model = load_model(path).eval()
     train_settings = document.get("train")
     if train_settings is None:
-        raise ValueError(f"{path} holds a model saved without training settings; load it with aevb.load")
+        raise InputError(f"{path} holds a model saved without training settings; load it with aevb.load")
     config = TrainConfig.from_dict(train_settings, f"{Path(path) / CONFIG_FILE}'s \"train\" section")
     params = (document.get("sklearn") or {}).get("params") or _params_of(model, config)
     estimator = VariationalAutoencoder(**{**params, "hidden": tuple(params["hidden"])})   # JSON keeps lists

@@ -11,8 +11,15 @@ from typing import Callable
 import torch
 
 from ..datasets.binarization import BINARIZATIONS
+from ..errors import InputError
 from ..model.config import check_choice
-from ..objectives import ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, wake_sleep_surrogate
+from ..objectives import (
+    ESTIMATORS,
+    autoencoder_reconstruction,
+    elbo,
+    iwae_bound,
+    wake_sleep_surrogate,
+)
 
 
 @dataclass(frozen=True)
@@ -102,15 +109,15 @@ class TrainConfig:
         check_choice("eval_spacing", self.eval_spacing, EVAL_SPACINGS)
         for name in ("samples", "batch_size", "k"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
+                raise InputError(f"{name}={getattr(self, name)!r} must be a positive integer")
         if self.epochs is None and self.max_samples is None:
-            raise ValueError("no budget: give epochs or max_samples")
+            raise InputError("no budget: give epochs or max_samples")
         for name in ("epochs", "max_samples", "eval_every", "lr"):
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
-                raise ValueError(f"{name}={value!r} must be a finite number > 0")
+                raise InputError(f"{name}={value!r} must be a finite number > 0")
         if not 0 <= self.beta < math.inf:
-            raise ValueError(f"beta={self.beta!r} must be a finite number ≥ 0 (the weight of the KL term; 1 is the bound)")
+            raise InputError(f"beta={self.beta!r} must be a finite number ≥ 0 (the weight of the KL term; 1 is the bound)")
 
     @classmethod
     def from_dict(cls, values: dict, where: str = "the training settings") -> "TrainConfig":
@@ -118,7 +125,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"{where} hold unknown keys {unknown}: this aevb knows {sorted(known)}; the run was "
+            raise InputError(f"{where} hold unknown keys {unknown}: this aevb knows {sorted(known)}; the run was "
                              "written by another version, or the file was edited")
         return cls(**values)
 

@@ -24,20 +24,37 @@ from tqdm import tqdm
 
 from .. import datasets
 from ..datasets.binarization import BINARIZATIONS
+from ..errors import InputError
 from ..estimators.bound import evaluate_elbo
-from ..io.checkpoint import (CheckpointError, load_state, model_config_document, optimizer_from_tensors,
-                             optimizer_to_tensors, read_config, read_tensors, save_weights, write_tensors)
+from ..io.checkpoint import (
+    CheckpointError,
+    load_state,
+    model_config_document,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    read_config,
+    read_tensors,
+    save_weights,
+    write_tensors,
+)
 from ..io.files import write_bytes_atomic, write_json_atomic
-from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE, EVALUATION_SEED, METRICS_FILE, TEST_BINARIZATION_SEED
+from ..io.run_directory import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    EVALUATION_SEED,
+    METRICS_FILE,
+    TEST_BINARIZATION_SEED,
+)
 from ..io.run_lock import LOCK_FILE, locked
 from ..kernels import dense, fused_elbo
 from ..kernels.fused_step import fused_step
 from ..model.loading import model_from_document
 from ..model.vae import VAE
+from ..randomness import restore_rng_state, rng_state_tensors, seeded
 from . import distributed
 from .config import EVAL_SPACINGS, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig
 from .epochs import Position, minibatches
-from ..randomness import restore_rng_state, rng_state_tensors, seeded
+
 
 class Objective(nn.Module):
     """The training bound of a minibatch as a module, so that DistributedDataParallel can wrap it."""
@@ -111,11 +128,11 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, 
 
 def _check_new_run_directory(out: Path) -> None:
     if (out / CONFIG_FILE).exists():
-        raise FileExistsError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
+        raise InputError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
     others = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
     if out.exists() and (not out.is_dir() or others):
         what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({others[0]}, ...)"
-        raise FileExistsError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
+        raise InputError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
                               "is overwritten; choose another --out")
 
 
@@ -132,7 +149,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     run_dir = Path(run_dir)
     document = read_config(run_dir)
     if "train" not in document:
-        raise ValueError(f"{run_dir} holds a saved model, not a training run: there is nothing to resume")
+        raise InputError(f"{run_dir} holds a saved model, not a training run: there is nothing to resume")
     changes = {k: v for k, v in (("epochs", epochs), ("max_samples", max_samples), ("device", device)) if v is not None}
     if "epochs" in changes or "max_samples" in changes:
         changes.setdefault("epochs", epochs)
@@ -189,7 +206,7 @@ def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, l
 def _run_data(run_dir: Path, config: TrainConfig, log) -> datasets.Dataset:
     """The data a run recorded, loaded again for its resumption."""
     if config.data is None:
-        raise ValueError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
+        raise InputError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
                          "from Python (aevb.sklearn.load(RUN).fit) or train a new run on a data file")
     return datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
 
@@ -265,7 +282,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
     return model
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(InputError):
     """The bound or a weight became NaN or infinite; the run directory keeps its last finite checkpoint."""
 
 
@@ -319,7 +336,7 @@ def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> N
             continue
         model.check_data(x, f"the {split} split of {dataset.name}")
         if config.binarize != "none" and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
+            raise InputError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
                              f"{dataset.name} spans [{float(x.min()):g}, {float(x.max()):g}]: pass --binarize none")
 
 

@@ -1,0 +1,13 @@
+"""The one exception class for what the user can fix: a value, a setting, a file or a folder that aevb
+cannot use. Its message is one sentence that names the value and the fix; the `aevb` command prints it
+as one line. Any other exception is a bug in aevb and keeps its traceback."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Something given to aevb that it cannot use; the message names it and says what to do instead."""
+
+
+class DataNotFound(InputError):
+    """A data set that is in none of the places aevb looks, and could not be downloaded."""
