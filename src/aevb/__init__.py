@@ -12,10 +12,10 @@ estimators, training → baselines, apps → experiments → cli.
 
 from . import datasets, objectives
 from .datasets import Dataset
+from .errors import InputError
 from .estimators.bound import Estimate, evaluate_elbo
 from .estimators.diagnostics import active_units, kl_per_dimension, report
 from .estimators.hmc_marginal_likelihood import marginal_likelihood_hmc
-from .errors import InputError
 from .estimators.importance import importance_sampling, log_likelihood
 from .io.checkpoint import CheckpointError
 from .model import VAE, VAEConfig, load

@@ -9,6 +9,9 @@ import torch
 
 from ..errors import InputError
 
+CHECKED_ROWS = 65_536                            # rows checked at a time (a chunk of a file larger than memory)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -59,11 +62,19 @@ def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
         raise InputError(f"{what} holds values of type {array.dtype}, not numbers: save a numeric array")
     if array.ndim < 2 or array.shape[0] < 2 or array[0].size == 0:
         raise InputError(f"{what} holds an array of shape {array.shape}; expected [N ≥ 2 datapoints, features...]")
-    rows = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32).reshape(len(array), -1))
-    if not torch.isfinite(rows).all():
-        bad = int((~torch.isfinite(rows)).any(1).nonzero()[0])
-        raise InputError(f"{what} contains NaN or infinite values (first in row {bad}): remove or impute them first")
-    return rows
+    flat = array.reshape(len(array), -1)                                    # [N, D], a view where it can be
+    for start in range(0, len(flat), CHECKED_ROWS):                          # a chunk at a time: `array` may be mapped
+        chunk = np.asarray(flat[start:start + CHECKED_ROWS])
+        finite = np.isfinite(chunk).all(1)
+        if not finite.all():
+            raise InputError(f"{what} contains NaN or infinite values (first in row {start + int(np.argmin(finite))}): "
+                             "remove or impute them first")
+        if chunk.dtype.itemsize > 4 and np.abs(chunk).max(initial=0) > FLOAT32_MAX:
+            raise InputError(f"{what} holds values up to {np.abs(chunk).max():.3g}, beyond float32's range (±3.4e38) "
+                             "in which aevb computes: rescale the data, e.g. standardise each column")
+    if flat.dtype == np.float32 and flat.flags.c_contiguous:
+        return torch.from_numpy(flat)                                        # no copy
+    return torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32))
 
 
 def likelihood_for(x: torch.Tensor) -> str:

@@ -67,8 +67,8 @@ class VAE(nn.Module):
         """One clear error when x [N, D] cannot be scored by this model."""
         if x.ndim != 2 or x.shape[1] != self.config.data_dim:
             raise InputError(f"{what} has shape {tuple(x.shape)}; this model expects [N, {self.config.data_dim}]")
-        if not torch.isfinite(x).all():
-            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first")
+        if not all(bool(torch.isfinite(chunk).all()) for chunk in x.split(65_536)):   # a chunk at a time:
+            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first")  # x may be mapped
         self.likelihood.check_support(x, what)
 
     @torch.no_grad()

@@ -67,6 +67,7 @@ def _next_logarithmic(samples_seen: int, config: "TrainConfig", n_train: int) ->
 
 
 EVAL_SPACINGS = {"linear": _next_linear, "log": _next_logarithmic}
+LARGEST_BUDGET = 2**53   # datapoints: counts stay exact in JSON numbers (and it is centuries of training)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
                 raise InputError(f"{name}={value!r} must be a finite number > 0")
+        if self.max_samples is not None and self.max_samples > LARGEST_BUDGET:
+            raise InputError(f"max_samples={self.max_samples:.3g} is beyond 2**53 ≈ 9.0e15 datapoints, which no run "
+                             "finishes (centuries even at a million per second): choose a smaller budget")
         if not 0 <= self.beta < math.inf:
             raise InputError(f"beta={self.beta!r} must be a finite number ≥ 0 (the weight of the KL term; 1 is the bound)")
 
@@ -141,4 +145,8 @@ class TrainConfig:
     def budget(self, n_train: int) -> int:
         """Datapoints to see in the whole run."""
         limits = [self.max_samples, None if self.epochs is None else math.ceil(self.epochs * n_train)]
-        return int(min(limit for limit in limits if limit is not None))
+        budget = int(min(limit for limit in limits if limit is not None))
+        if budget > LARGEST_BUDGET:
+            raise InputError(f"epochs={self.epochs:g} of {n_train:,} rows is {budget:.3g} datapoints, beyond 2**53 ≈ "
+                             "9.0e15, which no run finishes: choose fewer epochs")
+        return budget

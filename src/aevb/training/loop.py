@@ -331,6 +331,7 @@ def _save(model, optimizer, state: TrainingState, out: Path) -> None:
 
 
 def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
+    config.budget(len(dataset.train))             # a budget no run could finish is refused before any write
     for split, x in (("train", dataset.train), ("test", dataset.test)):
         if x is None:
             continue
