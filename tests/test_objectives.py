@@ -154,3 +154,8 @@ def test_bad_arguments_are_named():
         aevb.elbo(model, x, samples=0)
     with pytest.raises(ValueError, match="data_dim=4"):
         aevb.elbo(model, torch.rand(2, 5))
+    outside = torch.full((2, 4), 5.0)              # a Bernoulli likelihood has no probability for x = 5
+    with pytest.raises(aevb.InputError, match=r"values in \[5, 5\], outside \[0, 1\]"):
+        aevb.elbo(model, outside)
+    with pytest.raises(aevb.InputError, match="outside"):
+        aevb.iwae_bound(model, outside, k=3)

@@ -48,6 +48,7 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
     check_choice("kl", kl, KL_ESTIMATORS)
     if samples < 1:
         raise InputError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
+    model.likelihood.check_support(x, "x")               # e.g. a Bernoulli likelihood scores only [0, 1]
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, samples, noise)       # [L, B, Nz]
     log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
@@ -56,6 +57,7 @@ def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: f
 
 def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
     """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (docs/maths.md §6)."""
+    model.likelihood.check_support(x, "x")
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, k, noise)                                # [k, B, Nz]
     return model.decode(z).log_prob(x) + model.prior.log_prob(z) - q_z.log_prob(z)
