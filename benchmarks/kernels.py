@@ -15,8 +15,8 @@ import time
 import torch
 
 import aevb
-from aevb.kernels import dense, fused_elbo
 from aevb.datasets.binarization import BINARIZATIONS
+from aevb.kernels import dense, fused_elbo
 from aevb.kernels.fused_step import fused_step
 
 

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 import torch
+from tutorial_vae import VAE as TutorialVAE  # the plain loop's model: benchmarks/tutorial_vae.py
+from tutorial_vae import loss_function
 
 import aevb
 from aevb.datasets.binarization import fixed_draw
-from tutorial_vae import VAE as TutorialVAE, loss_function   # the plain loop's model: benchmarks/tutorial_vae.py
 
 
 def plain_loss(logits, x, mu, logvar):

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import pickle
+import resource
 import struct
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from local_server import serving
 from PIL import Image
 
 from aevb import InputError, datasets
-from aevb.datasets import decoded_cache, mnist
+from aevb.datasets import decoded_cache, mnist, user_files
 from aevb.datasets.binarization import BINARIZATIONS, fixed_draw
 from aevb.datasets.download import DownloadError, fetch
 
@@ -227,6 +228,72 @@ def test_npy_file(tmp_path):
     data = datasets.load(file)
     assert (len(data.train), len(data.test), data.data_dim, data.image_shape) == (45, 5, 12, (4, 3))
     assert data.likelihood == "bernoulli"
+
+
+def mapped_files(tensor: torch.Tensor) -> list[str]:
+    """The files whose memory map (in /proc/self/maps) holds the tensor's data."""
+    address = tensor.untyped_storage().data_ptr()
+    found = []
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        start, end = (int(a, 16) for a in fields[0].split("-"))
+        if start <= address < end and len(fields) > 5:
+            found.append(fields[5])
+    return found
+
+
+def test_a_large_npy_is_split_like_a_small_one_and_read_through_memory_maps(tmp_path, monkeypatch):
+    file = tmp_path / "rows.npy"
+    np.save(file, np.random.default_rng(0).normal(size=(5000, 7)).astype(np.float32))
+    in_memory = datasets.load(file)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(user_files, "MAPPED_BYTES", 1000)              # "large": this 140 kB file
+    for attempt in ("written", "from the cache"):
+        mapped = datasets.load(file)
+        assert torch.equal(mapped.train, in_memory.train) and torch.equal(mapped.test, in_memory.test), attempt
+        assert mapped.likelihood == in_memory.likelihood == "gaussian"
+        assert mapped_files(mapped.train)[0].endswith("split0.npy")
+        assert mapped_files(mapped.test)[0].endswith("split1.npy")
+    assert not any(name.endswith(".npy") for name in mapped_files(in_memory.train))     # heap memory
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+
+def test_a_large_npy_whose_shuffled_copy_cannot_be_written_gets_one_sentence(tmp_path, monkeypatch):
+    file = tmp_path / "rows.npy"
+    np.save(file, np.ones((100, 3), np.float32))
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(user_files, "MAPPED_BYTES", 100)
+    with pytest.raises(InputError, match="could not be written .* point XDG_CACHE_HOME at a disk with room"):
+        datasets.load(file)
+
+
+def test_a_npy_three_times_larger_than_the_memory_limit_trains(tmp_path):
+    """2 GiB of rows, a process that may allocate 640 MiB (RLIMIT_DATA: heap and private memory; a
+    file's read-only memory map does not count, as its pages are the kernel's to drop)."""
+    limit, width = 640 * 2**20, 256
+    rows = 2 * 2**30 // (4 * width)
+    file = tmp_path / "large.npy"
+    out = np.lib.format.open_memmap(file, mode="w+", dtype=np.float32, shape=(rows, width))
+    generator = np.random.default_rng(0)
+    for start in range(0, rows, 2**17):
+        out[start:start + 2**17] = generator.normal(size=(min(2**17, rows - start), width))
+    out.flush()
+    del out
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "aevb", "train", "--data", str(file), "--hidden", "64", "--latent-dim", "4",
+               "--likelihood", "gaussian", "--max-samples", "3000", "--eval-every", "1500", "--quiet",
+               "--out", str(tmp_path / "run")]
+    limited = lambda: resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))    # noqa: E731
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, preexec_fn=limited)
+    assert result.returncode == 0, result.stderr
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [m["samples_seen"] for m in metrics] == [1500, 3000]
+    assert all(np.isfinite(m["test_elbo"]) for m in metrics) and metrics[-1]["train_rows_evaluated"] == 10_000
+    assert file.stat().st_size > 3 * limit
+    in_memory = subprocess.run([sys.executable, "-c", f"import numpy; numpy.load({str(file)!r})"],
+                               capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    assert in_memory.returncode != 0 and "MemoryError" in in_memory.stderr          # the limit binds
 
 
 def test_npz_with_splits_and_with_one_array(tmp_path):

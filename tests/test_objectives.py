@@ -6,12 +6,7 @@ import math
 
 import pytest
 import torch
-from linear_gaussian import (
-    exact_elbo,
-    exact_log_likelihood,
-    linear_gaussian_vae,
-    perturb_encoder,
-)
+from linear_gaussian import exact_elbo, exact_log_likelihood, linear_gaussian_vae, perturb_encoder
 from torch.distributions import Independent, Normal
 
 import aevb

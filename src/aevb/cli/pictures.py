@@ -11,14 +11,7 @@ import torch
 from ..apps.inference import denoise, inpaint, upscale
 from ..apps.pictures import curves_png, embedding_png, grid_png, samples_png
 from ..apps.report import run_title, write_report
-from ..apps.views import (
-    decoded_means,
-    interpolation,
-    latent_plane,
-    principal_plane,
-    reconstructions,
-    traversals,
-)
+from ..apps.views import decoded_means, interpolation, latent_plane, principal_plane, reconstructions, traversals
 from ..datasets.reported import reported_rows, reported_split
 from ..errors import InputError
 from ..estimators.diagnostics import latent_means

@@ -90,7 +90,8 @@ def add_parser(verbs) -> None:
     optimisation.add_argument("--eval-every", type=parse_count, help="datapoints between evaluations (default: an epoch)")
     optimisation.add_argument("--full-train-evaluation", action="store_true",
                               help="report the train bound on every training row (the paper's figures) instead of "
-                                   "a fixed random subset as large as the test set (default: the subset)")
+                                   "a fixed random subset as large as the test set, at most 10 000 rows "
+                                   "(default: the subset)")
     optimisation.add_argument("--seed", type=parse_seed, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
     optimisation.add_argument("--precision", choices=sorted(PRECISIONS),

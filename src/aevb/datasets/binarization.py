@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from .dataset import MAPPED_BYTES
+
 
 def bernoulli_draw(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """x_d ~ Bernoulli(intensity_d) as 1[u_d < intensity_d], u ~ U[0, 1): the same law as torch.bernoulli,
@@ -38,8 +40,10 @@ class NoBinarization:
 
 
 def eight_bit_levels(x: torch.Tensor) -> torch.Tensor | None:
-    """k = 256·x as uint8 when x is float32 and every intensity is such a k/256 with k < 256, else None."""
-    if x.dtype != torch.float32 or float(x.min()) < 0 or float(x.max()) >= 1:
+    """k = 256·x as uint8 when x is float32 and every intensity is such a k/256 with k < 256, else None;
+    also None for data larger than MAPPED_BYTES (a file's memory map, whose byte copy might not fit in
+    memory: those rows are binarised from their float values, with the same law and other draws)."""
+    if x.dtype != torch.float32 or x.nbytes > MAPPED_BYTES or float(x.min()) < 0 or float(x.max()) >= 1:
         return None
     levels = x * 256
     return levels.to(torch.uint8) if bool((levels == levels.round()).all()) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from ..errors import InputError
 
 CHECKED_ROWS = 65_536                            # rows checked at a time (a chunk of a file larger than memory)
+MAPPED_BYTES = 2**30                             # .npy files larger than this are memory-mapped, not read in
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -73,17 +75,34 @@ def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
             raise InputError(f"{what} holds values up to {np.abs(chunk).max():.3g}, beyond float32's range (±3.4e38) "
                              "in which aevb computes: rescale the data, e.g. standardise each column")
     if flat.dtype == np.float32 and flat.flags.c_contiguous:
-        return torch.from_numpy(flat)                                        # no copy
+        return tensor_over(flat)                                             # no copy
     return torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32))
 
 
-def likelihood_for(x: torch.Tensor) -> str:
+def tensor_over(array: np.ndarray) -> torch.Tensor:
+    """A tensor that shares `array`'s memory, also when that is a read-only memory map of a file (whose
+    pages the kernel reads on demand and may drop again: a file larger than memory stays usable). Such a
+    tensor must not be written to; aevb never writes into data."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
+def likelihood_for(*splits: torch.Tensor) -> str:
     """Bernoulli for values in [0, 1] (binary or intensities), Gaussian otherwise."""
-    return "bernoulli" if float(x.min()) >= 0 and float(x.max()) <= 1 else "gaussian"
+    inside = all(float(x.min()) >= 0 and float(x.max()) <= 1 for x in splits)
+    return "bernoulli" if inside else "gaussian"
+
+
+def split_order(n: int, test_fraction: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded shuffle of n rows, the last `test_fraction` of it (at least one row) the test set:
+    (train row indices, test row indices)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_test = max(1, round(n * test_fraction))
+    return order[n_test:], order[:n_test]
 
 
 def shuffled_split(rows: torch.Tensor, test_fraction: float = 0.1, seed: int = 0):
-    """A seeded shuffle, then the last `test_fraction` (at least one row) as the test set: (train, test)."""
-    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
-    n_test = max(1, round(len(rows) * test_fraction))
-    return rows[order[n_test:]], rows[order[:n_test]]
+    """The rows of `split_order`, copied: (train, test)."""
+    train, test = split_order(len(rows), test_fraction, seed)
+    return rows[train], rows[test]

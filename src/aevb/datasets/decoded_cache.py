@@ -5,19 +5,30 @@ cache; read whole, which was faster here than a memory map for these 55 MB).
 
 A changed source file gets a new key; a cache that cannot be written (read-only, full) is skipped
 silently, since it only saves time.
+
+A .npy file larger than memory is split once into shuffled copies of its rows in the cache
+(`shuffled_copies`), read from then on through memory maps; these copies are needed, so a cache that
+cannot hold them is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
+from ..errors import InputError
 from ..io.files import write_json_atomic, write_npy
+from .dataset import tensor_over
 from .locations import cache_directory
+
+COPIED_BYTES = 64 * 2**20            # rows gathered at a time into a shuffled copy
 
 VERSION = 1
 INDEX = "arrays.json"
@@ -45,3 +56,40 @@ def decoded(file: Path, kind: str, decode: Callable[[Path], dict[str, np.ndarray
     except OSError:
         pass
     return arrays
+
+
+def shuffled_copies(file: Path, rows: torch.Tensor, splits: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+    """For rows [N, D] (a memory map of `file`) and row indices per split: each split's rows in that
+    order, as a read-only memory map of a .npy in the cache, written (a chunk at a time) on first use."""
+    folder = cache_folder(file, f"split-{len(splits)}")
+    names = [f"split{i}" for i in range(len(splits))]
+    try:
+        if json.loads((folder / INDEX).read_text()) == names:
+            return [tensor_over(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in names]
+    except (OSError, ValueError):
+        pass
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, indices in zip(names, splits):
+            _write_rows(folder / f"{name}.npy", rows, indices)
+        write_json_atomic(folder / INDEX, names)              # written last: its presence means complete
+    except OSError as error:
+        raise InputError(f"{file} is larger than memory and is read in a shuffled copy in {folder}, which could not "
+                         f"be written ({error.strerror or error}; it needs {rows.nbytes / 2**30:.1f} GiB): free space "
+                         "there or point XDG_CACHE_HOME at a disk with room") from None
+    return [tensor_over(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in names]
+
+
+def _write_rows(path: Path, rows: torch.Tensor, indices: torch.Tensor) -> None:
+    """rows[indices] into the .npy `path`, through a temporary file renamed into place."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(indices), rows.shape[1]))
+        step = max(1, COPIED_BYTES // max(1, rows.shape[1] * 4))
+        for start in range(0, len(indices), step):
+            out[start:start + step] = rows[indices[start:start + step]].numpy()
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -18,7 +18,8 @@ import torch
 
 from ..errors import DataNotFound, InputError
 from ..io.images import read_grey_image
-from .dataset import Dataset, as_rows, likelihood_for, shuffled_split
+from .dataset import MAPPED_BYTES, Dataset, as_rows, likelihood_for, shuffled_split, split_order
+from .decoded_cache import shuffled_copies
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
@@ -38,12 +39,19 @@ def _split_dataset(name: str, table: Table, source: str) -> Dataset:
     return replace(_dataset(name, train, None, test, table.image_shape, source), columns=table.columns)
 
 
+def _mapped_split_dataset(path: Path, table: Table) -> Dataset:
+    """The split of `_split_dataset` for a file larger than MAPPED_BYTES: the same rows, written once
+    into the cache in their shuffled order and read from there through memory maps."""
+    train, test = shuffled_copies(path, table.rows, split_order(len(table.rows)))
+    return _dataset(path.stem, train, None, test, table.image_shape, str(path))
+
+
 def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_shape, source: str) -> Dataset:
     for split, rows in (("test", test), ("valid", valid)):
         if rows is not None and rows.shape[1] != train.shape[1]:
             raise InputError(f"{source}: train rows have {train.shape[1]} values and {split} rows {rows.shape[1]}: "
                              "every split needs the same features")
-    return Dataset(name, train, valid, test, image_shape, likelihood_for(torch.cat([train, test])), source)
+    return Dataset(name, train, valid, test, image_shape, likelihood_for(train, test), source)
 
 
 def _image_shape(array: np.ndarray):
@@ -57,10 +65,11 @@ def _not_empty(path: Path) -> None:
 
 
 def read_npy(path: Path) -> Table:
-    """An array [N, features] or [N, H, W]."""
+    """An array [N, features] or [N, H, W]; a file larger than MAPPED_BYTES is memory-mapped (float32
+    rows are then read from the file as they are used, not held in memory)."""
     _not_empty(path)
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if _is_large(path) else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise InputError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
     if not isinstance(array, np.ndarray):
@@ -69,7 +78,12 @@ def read_npy(path: Path) -> Table:
 
 
 def load_npy(path: Path) -> Dataset:
-    return _split_dataset(path.stem, read_npy(path), str(path))
+    table = read_npy(path)
+    return _mapped_split_dataset(path, table) if _is_large(path) else _split_dataset(path.stem, table, str(path))
+
+
+def _is_large(path: Path) -> bool:
+    return path.stat().st_size > MAPPED_BYTES
 
 
 def _npz_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -2,8 +2,8 @@
 test datapoint (higher is better).
 
 - Continuous: MNIST's grey pixels dequantised, y = (k + u)/256 for the 8-bit level k of each pixel (the
-  classic file stores k/256, the IDX files' images are k/255: the grid is detected) with u ~ U[0, 1) drawn once (seed 0),
-  so that y has a density on [0, 1]^784. A Gaussian-likelihood VAE (784-500-20, tanh, sigmoid mean,
+  classic file stores k/256, the IDX files' images are k/255: the grid is detected) with u ~ U[0, 1)
+  drawn once (seed 0), so that y has a density on [0, 1]^784. A Gaussian-likelihood VAE (784-500-20, tanh, sigmoid mean,
   a learned variance per pixel) against scikit-learn's `GaussianMixture` (full covariances), both
   densities of y; also given as bits per dimension of the 8-bit images, −(log p(y) − 784·log 256)/(784·ln 2),
   an upper bound on what a discrete model of the pixels would need.
@@ -121,9 +121,7 @@ def _gaussian_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
 
 
 def _bernoulli_mixture(train: torch.Tensor, test: torch.Tensor) -> dict:
-    from ..baselines.bernoulli_mixture import (
-        BernoulliMixture,  # scikit-learn, imported when used
-    )
+    from ..baselines.bernoulli_mixture import BernoulliMixture  # scikit-learn, imported when used
 
     mixture = BernoulliMixture(MIXTURE_COMPONENTS["bernoulli"], random_state=0).fit(train.numpy())
     estimate = Estimate.of(torch.from_numpy(mixture.score_samples(test.numpy())))

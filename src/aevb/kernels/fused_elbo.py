@@ -18,14 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .dense import (
-    ACTIVATIONS,
-    ONEDNN_BF16,
-    input_gradient,
-    linear,
-    product_dtype,
-    weight_gradient,
-)
+from .dense import ACTIVATIONS, ONEDNN_BF16, input_gradient, linear, product_dtype, weight_gradient
 
 
 def supports(model, objective: str, estimator: str, samples: int, x: torch.Tensor) -> bool:

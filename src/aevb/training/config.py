@@ -13,13 +13,7 @@ import torch
 from ..datasets.binarization import BINARIZATIONS
 from ..errors import InputError
 from ..model.config import check_choice
-from ..objectives import (
-    ESTIMATORS,
-    autoencoder_reconstruction,
-    elbo,
-    iwae_bound,
-    wake_sleep_surrogate,
-)
+from ..objectives import ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, wake_sleep_surrogate
 
 
 @dataclass(frozen=True)
@@ -76,8 +70,8 @@ class TrainConfig:
     ends first; training stops at the first minibatch boundary at or past it. `eval_every` counts
     datapoints between evaluations (default: one epoch); eval_spacing="log" evaluates instead at
     1000·10^(j/4) datapoints, for curves on a log axis like the paper's. Each evaluation reports the
-    bound on the test set and on a fixed subset of the training set as large as the test set, or on the
-    whole training set with `full_train_evaluation`."""
+    bound on the test set and on a fixed subset of the training set as large as the test set (at most
+    10 000 rows), or on the whole training set with `full_train_evaluation`."""
 
     data: str = "mnist"
     data_dir: str | None = None
