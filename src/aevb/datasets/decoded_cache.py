@@ -43,11 +43,9 @@ def cache_folder(file: Path, kind: str) -> Path:
 def decoded(file: Path, kind: str, decode: Callable[[Path], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """decode(file) → named arrays, from the cache when `file` was decoded before."""
     folder = cache_folder(file, kind)
-    try:
-        names = json.loads((folder / INDEX).read_text())
-        return {name: np.load(folder / f"{name}.npy") for name in names}
-    except (OSError, ValueError):
-        pass
+    cached = _read_cached(folder)
+    if cached is not None:
+        return cached
     arrays = decode(file)
     try:
         for name, array in arrays.items():
@@ -63,11 +61,9 @@ def shuffled_copies(file: Path, rows: torch.Tensor, splits: tuple[torch.Tensor, 
     order, as a read-only memory map of a .npy in the cache, written (a chunk at a time) on first use."""
     folder = cache_folder(file, f"split-{len(splits)}")
     names = [f"split{i}" for i in range(len(splits))]
-    try:
-        if json.loads((folder / INDEX).read_text()) == names:
-            return [tensor_over(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in names]
-    except (OSError, ValueError):
-        pass
+    cached = _read_cached(folder, mmap_mode="r")
+    if cached is not None and list(cached) == names:
+        return [tensor_over(cached[name]) for name in names]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name, indices in zip(names, splits):
@@ -78,6 +74,15 @@ def shuffled_copies(file: Path, rows: torch.Tensor, splits: tuple[torch.Tensor, 
                          f"be written ({error.strerror or error}; it needs {rows.nbytes / 2**30:.1f} GiB): free space "
                          "there or point XDG_CACHE_HOME at a disk with room") from None
     return [tensor_over(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in names]
+
+
+def _read_cached(folder: Path, mmap_mode: str | None = None) -> dict[str, np.ndarray] | None:
+    """The arrays a complete cache folder holds (its index lists them), or None when it is absent or damaged."""
+    try:
+        names = json.loads((folder / INDEX).read_text())
+        return {name: np.load(folder / f"{name}.npy", mmap_mode=mmap_mode) for name in names}
+    except (OSError, ValueError):
+        return None
 
 
 def _write_rows(path: Path, rows: torch.Tensor, indices: torch.Tensor) -> None:
