@@ -19,13 +19,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import aevb
 from aevb.estimators.importance import importance_sampling
 from aevb.io.run_directory import EVALUATION_SEED
-from aevb.sklearn import VariationalAutoencoder, load
+from aevb.sklearn import VAEImputer, VariationalAutoencoder, load
 
 SMALL = dict(hidden=(8,), epochs=3, score_k=50, random_state=0)
 EXPECTED_FAILURES = {}   # check name → reason; every scikit-learn check passes
 
 
-@parametrize_with_checks([VariationalAutoencoder(**SMALL)], expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
+@parametrize_with_checks([VariationalAutoencoder(**SMALL), VariationalAutoencoder(**SMALL, likelihood="gaussian"),
+                          VAEImputer(VariationalAutoencoder(**SMALL), k=20)],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -136,10 +138,14 @@ def test_fit_leaves_the_callers_random_stream_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_likelihood_auto_follows_the_values_and_bad_settings_are_one_sentence():
+def test_likelihood_auto_gives_each_column_a_type_from_its_values_and_bad_settings_are_one_sentence():
     rng = np.random.default_rng(0)
-    assert VariationalAutoencoder(epochs=1).fit(rng.uniform(size=(30, 4))).likelihood_ == "bernoulli"
-    assert VariationalAutoencoder(epochs=1).fit(rng.normal(size=(30, 4))).likelihood_ == "gaussian"
+    x = np.column_stack([rng.uniform(size=30), rng.normal(size=30), rng.integers(0, 2, 30), rng.poisson(3, 30)])
+    est = VariationalAutoencoder(epochs=1).fit(x)
+    assert est.likelihood_ == "columns"
+    assert [spec["type"] for spec in est.model_.config.columns] == ["real", "real", "binary", "count"]
+    est = VariationalAutoencoder(epochs=1, column_types={"3": "real"}).fit(x)
+    assert est.model_.config.columns[3]["type"] == "real"
     with pytest.raises(ValueError, match="Bernoulli likelihood cannot score"):
         VariationalAutoencoder(likelihood="bernoulli", epochs=1).fit(rng.normal(size=(30, 4)))
     with pytest.raises(ValueError, match=r"likelihood='poisson' is not one of"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..kernels.dense import ACTIVATIONS
+from .columns import COLUMN_TYPES
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .networks import INITIALISATIONS
 
@@ -21,13 +22,15 @@ class VAEConfig:
     hidden:            widths of the hidden layers of the encoder; the decoder mirrors them.
                        `()` gives linear maps (the linear-Gaussian model of docs/maths.md §6).
     activation:        nonlinearity of every hidden layer (the paper: tanh).
-    likelihood:        family of p(x|z): "bernoulli" or "gaussian".
+    likelihood:        family of p(x|z): "bernoulli", "gaussian", or "columns" (a table: one type per column).
     gaussian_mean:     "sigmoid" (the paper's Frey Face model) or "linear" head for the Gaussian mean.
     gaussian_variance: "network" (output per datapoint, the paper), "learned" (a parameter per
                        dimension, independent of z) or "fixed" (`fixed_variance`).
     fixed_variance:    σ² of every dimension when gaussian_variance == "fixed".
     init:              "default" (PyTorch's) or "paper" (weights ~ N(0, 0.01²), biases 0, the
                        encoder's log-variance head 0).
+    columns:           for likelihood "columns", one spec per column (aevb.model.columns): its name, its
+                       type and the constants measured on the training data.
     """
 
     data_dim: int
@@ -39,6 +42,7 @@ class VAEConfig:
     gaussian_variance: str = "network"
     fixed_variance: float = 1.0
     init: str = "default"
+    columns: tuple[dict, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -59,9 +63,15 @@ class VAEConfig:
             ("init", INITIALISATIONS),
         ):
             check_choice(name, getattr(self, name), registry)
+        object.__setattr__(self, "columns", tuple(dict(spec) for spec in self.columns))
+        if (self.likelihood == "columns") != bool(self.columns) or (self.columns and len(self.columns) != self.data_dim):
+            raise InputError(f"likelihood={self.likelihood!r} with {len(self.columns)} column specs for data_dim="
+                             f"{self.data_dim}: likelihood 'columns' takes one spec per column, other likelihoods none")
+        for spec in self.columns:
+            check_choice("column type", spec.get("type"), COLUMN_TYPES)
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "hidden": list(self.hidden)}
+        return {**dataclasses.asdict(self), "hidden": list(self.hidden), "columns": list(self.columns)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "VAEConfig":

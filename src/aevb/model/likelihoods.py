@@ -1,7 +1,8 @@
 """Decoder heads: hidden features h → p(x|z) as a torch.distributions object (docs/maths.md §1).
 
 Each head is an nn.Module whose forward returns an `Independent` distribution over the D data
-dimensions, whose `parameters_of` gives that distribution's parameters by name (what an exported
+dimensions (a `TableDistribution` for "columns"), whose `input_width` and `encoder_input` give what the
+encoder sees, whose `parameters_of` gives that distribution's parameters by name (what an exported
 decoder outputs), and whose `check_support` tells the user, before training starts, when data cannot be
 scored by that likelihood. New families are added to `LIKELIHOODS`.
 """
@@ -16,9 +17,25 @@ from torch.distributions import Bernoulli, Independent, Normal
 
 from ..errors import InputError
 from ..kernels.dense import Dense
+from .table import TableHead
 
 
-class BernoulliHead(nn.Module):
+class Head(nn.Module):
+    """What the heads of one value per data dimension share: the encoder sees x itself, which has no
+    missing values."""
+
+    takes_missing = False
+
+    @staticmethod
+    def input_width(config) -> int:
+        return config.data_dim
+
+    @staticmethod
+    def encoder_input(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class BernoulliHead(Head):
     """p(x|z) = Π_d Bernoulli(x_d; sigmoid(logit_d)); x binary, or grey intensities in [0, 1]
     (then log p is the cross-entropy the paper's author used for grey MNIST)."""
 
@@ -76,7 +93,7 @@ GAUSSIAN_VARIANCES = {"network": NetworkLogVariance, "learned": LearnedLogVarian
 GAUSSIAN_MEANS = {"sigmoid": torch.sigmoid, "linear": nn.Identity()}
 
 
-class GaussianHead(nn.Module):
+class GaussianHead(Head):
     """p(x|z) = N(x; mean(h), diag σ²) with mean through a sigmoid or linear, σ² as configured."""
 
     def __init__(self, in_features: int, config):   # config: the model's VAEConfig
@@ -100,4 +117,4 @@ class GaussianHead(nn.Module):
         """Every finite real value has a Gaussian density; finiteness is checked with the data."""
 
 
-LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead}
+LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead, "columns": TableHead}

@@ -28,9 +28,10 @@ class VAE(nn.Module):
         self.config = VAEConfig(data_dim=data_dim, latent_dim=latent_dim, hidden=tuple(hidden),
                                 activation=activation, likelihood=likelihood, **options)
         cfg = self.config
-        self.encoder = mlp(cfg.data_dim, cfg.hidden, cfg.activation)
+        input_width = LIKELIHOODS[cfg.likelihood].input_width(cfg)        # D, or a table's inputs and mask
+        self.encoder = mlp(input_width, cfg.hidden, cfg.activation)
         # One linear map gives both heads: [..., 2 Nz] = [μ | log σ²].
-        self.encoder_head = Dense(out_features(cfg.data_dim, cfg.hidden), 2 * cfg.latent_dim)
+        self.encoder_head = Dense(out_features(input_width, cfg.hidden), 2 * cfg.latent_dim)
         decoder_widths = tuple(reversed(cfg.hidden))
         self.decoder = mlp(cfg.latent_dim, decoder_widths, cfg.activation)
         self.likelihood = LIKELIHOODS[cfg.likelihood](out_features(cfg.latent_dim, decoder_widths), cfg)
@@ -56,7 +57,7 @@ class VAE(nn.Module):
         if x.shape[-1] != self.config.data_dim:
             raise InputError(f"x has {x.shape[-1]} features per datapoint but this model expects "
                              f"data_dim={self.config.data_dim}; flatten images to [batch, {self.config.data_dim}]")
-        loc, log_var = self.encoder_head(self.encoder(x)).chunk(2, dim=-1)
+        loc, log_var = self.encoder_head(self.encoder(self.likelihood.encoder_input(x))).chunk(2, dim=-1)
         return Independent(Normal(loc, torch.exp(0.5 * log_var), validate_args=False), 1, validate_args=False)
 
     def decode(self, z: torch.Tensor) -> Distribution:
@@ -67,8 +68,10 @@ class VAE(nn.Module):
         """One clear error when x [N, D] cannot be scored by this model."""
         if x.ndim != 2 or x.shape[1] != self.config.data_dim:
             raise InputError(f"{what} has shape {tuple(x.shape)}; this model expects [N, {self.config.data_dim}]")
-        if not all(bool(torch.isfinite(chunk).all()) for chunk in x.split(65_536)):   # a chunk at a time:
-            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first")  # x may be mapped
+        if not self.likelihood.takes_missing and not all(bool(torch.isfinite(chunk).all())
+                                                           for chunk in x.split(65_536)):  # a chunk at a time: x may be mapped
+            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first, or train with "
+                             "likelihood columns, which leaves missing cells out")
         self.likelihood.check_support(x, what)
 
     @torch.no_grad()

@@ -1,5 +1,6 @@
-"""aevb's scikit-learn estimators: `VariationalAutoencoder`, and `load` for a run directory."""
+"""aevb's scikit-learn estimators: `VariationalAutoencoder`, `VAEImputer`, and `load` for a run directory."""
 
 from .autoencoder import VariationalAutoencoder, load
+from .imputer import VAEImputer
 
-__all__ = ["VariationalAutoencoder", "load"]
+__all__ = ["VAEImputer", "VariationalAutoencoder", "load"]

@@ -20,12 +20,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ..datasets.dataset import Dataset, likelihood_for
+from ..datasets.dataset import Dataset
+from ..datasets.tables import as_frame, encode, infer_specs
 from ..errors import InputError
 from ..estimators.bound import Estimate
 from ..estimators.importance import importance_sampling
@@ -39,6 +41,7 @@ from ..training import TrainConfig, train
 
 LIKELIHOOD_OPTIONS = {
     # The estimator's names for the decoder families: keyword arguments of aevb.VAE.
+    "columns": {"likelihood": "columns"},
     "bernoulli": {"likelihood": "bernoulli"},
     "gaussian": {"likelihood": "gaussian", "gaussian_mean": "linear", "gaussian_variance": "learned"},
 }
@@ -49,9 +52,13 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     """A variational autoencoder (Kingma & Welling 2013) with scikit-learn's estimator conventions.
 
     latent_dim: Nz, the size of the code. hidden: widths of the encoder's hidden layers (the decoder
-    mirrors them). activation: "tanh", "relu", ... likelihood: p(x|z) — "auto" picks "bernoulli" when
-    every value of X lies in [0, 1], else "gaussian" (a linear mean and a learned variance per feature:
-    standardise X first, e.g. in a pipeline after StandardScaler). objective: "elbo" (the paper),
+    mirrors them). activation: "tanh", "relu", ... likelihood: p(x|z) — "auto" (or "columns") gives each
+    column its own type, chosen from the data: real (Gaussian, standardised inside the model, so X needs no
+    scaler), positive (log-normal), count (Poisson), binary (Bernoulli) or categorical (a DataFrame's text
+    and categorical columns); `column_types` ({column name: type}; an array's columns are named "0", "1",
+    ...) overrides the choice. Missing cells (NaN, None) are then allowed: training and scores use the
+    observed cells only. "bernoulli" and "gaussian" (a linear mean and a learned variance per feature, in
+    X's own units) are the paper's decoders for complete data. objective: "elbo" (the paper),
     "iwae" (with `k` samples) or any other of `aevb train --objective`. beta: the weight of the KL term.
     estimator: "B" (analytic KL) or "A". samples: L, draws of z per row in training. batch_size,
     optimizer, lr (None: the optimiser's default), epochs and max_samples (rows seen; whichever ends
@@ -61,7 +68,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def __init__(self, latent_dim=2, hidden=(64,), activation="tanh", likelihood="auto", objective="elbo",
                  beta=1.0, k=5, estimator="B", samples=1, batch_size=100, optimizer="adam", lr=None, epochs=100,
-                 max_samples=None, score_k=1000, random_state=None, device="cpu", verbose=0):
+                 max_samples=None, score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -77,19 +84,26 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.epochs = epochs
         self.max_samples = max_samples
         self.score_k = score_k
+        self.column_types = column_types
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None):
         """Train on the rows of X [N, D] (y is ignored). Returns self."""
-        X = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, ensure_min_samples=2)
-        rows = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-        if not torch.isfinite(rows).all():
-            raise InputError("X holds values too large for float32 (above 3.4e38): rescale it, e.g. with StandardScaler")
-        likelihood = likelihood_for(rows) if self.likelihood == "auto" else self.likelihood
-        if likelihood not in LIKELIHOOD_OPTIONS:
+        if self.likelihood not in LIKELIHOOD_OPTIONS and self.likelihood != "auto":
             raise InputError(f"likelihood={self.likelihood!r} is not one of {['auto', *sorted(LIKELIHOOD_OPTIONS)]}")
+        likelihood = "columns" if self.likelihood == "auto" else self.likelihood
+        specs = None
+        if likelihood == "columns":
+            frame = self._frame(X, reset=True)
+            specs = infer_specs(frame, self.column_types)
+            rows = torch.from_numpy(encode(frame, specs))
+        else:
+            X = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, ensure_min_samples=2)
+            rows = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        if torch.isinf(rows).any():
+            raise InputError("X holds values too large for float32 (above 3.4e38): rescale it, e.g. with StandardScaler")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         config = TrainConfig(data=None, binarize="none", objective=self.objective, estimator=self.estimator,
                              samples=self.samples, k=self.k, beta=self.beta, batch_size=self.batch_size,
@@ -99,7 +113,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         history = []
         with seeded(seed, torch.device(self.device)):       # the caller's random stream is left as it was
             model = VAE(data_dim=rows.shape[1], latent_dim=self.latent_dim, hidden=tuple(self.hidden),
-                        activation=self.activation, **LIKELIHOOD_OPTIONS[likelihood])
+                        activation=self.activation, **LIKELIHOOD_OPTIONS[likelihood], columns=specs or ())
             model = train(model, dataset, config, None, progress=self.verbose > 0,
                           log=print if self.verbose > 0 else _silent, on_evaluation=history.append)
         self.model_ = model.eval()
@@ -172,13 +186,30 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = self.likelihood in ("auto", "columns")
         return tags
 
     def _checked(self, X):
-        """X validated against the fitted estimator, and the model in X's floating-point type."""
+        """X validated against the fitted estimator as the model's values [N, D] (a table's codes, NaN for
+        missing cells), and the model in X's floating-point type."""
         check_is_fitted(self)
-        X = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, reset=False)
+        specs = self.model_.config.columns
+        if specs:
+            frame = self._frame(X, reset=False)
+            X = encode(frame, specs, dtype=_float_type(frame))
+        else:
+            X = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, reset=False)
         return X, self._model_in(X.dtype)
+
+    def _frame(self, X, reset: bool):
+        """X as a DataFrame, validated (names, width, rows) with missing values allowed."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, dtype=None, ensure_all_finite=False, ensure_min_samples=2 if reset else 1,
+                          reset=reset)
+            return X
+        array = validate_data(self, _as_array(X), dtype=FLOAT_TYPES, ensure_all_finite="allow-nan",
+                              ensure_min_samples=2 if reset else 1, reset=reset)
+        return as_frame(array, getattr(self, "feature_names_in_", None))
 
     def _model_in(self, dtype) -> VAE:
         """The fitted model with parameters of `dtype` (a float64 copy for float64 data)."""
@@ -225,7 +256,12 @@ def _json_params(params: dict) -> dict:
 
 
 def _is_json(value) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str, list))
+    return value is None or isinstance(value, (bool, int, float, str, list, dict))
+
+
+def _float_type(frame: pd.DataFrame):
+    """float32 when every column of the frame is float32 (scikit-learn keeps that type), else float64."""
+    return np.float32 if all(dtype == np.float32 for dtype in frame.dtypes) else np.float64
 
 
 def _as_array(X):
