@@ -251,7 +251,7 @@ def test_a_large_npy_is_split_like_a_small_one_and_read_through_memory_maps(tmp_
     for attempt in ("written", "from the cache"):
         mapped = datasets.load(file)
         assert torch.equal(mapped.train, in_memory.train) and torch.equal(mapped.test, in_memory.test), attempt
-        assert mapped.likelihood == in_memory.likelihood == "gaussian"
+        assert mapped.likelihood == in_memory.likelihood == "columns"      # a table of numbers
         assert mapped_files(mapped.train)[0].endswith("split0.npy")
         assert mapped_files(mapped.test)[0].endswith("split1.npy")
     assert not any(name.endswith(".npy") for name in mapped_files(in_memory.train))     # heap memory
@@ -283,7 +283,7 @@ def test_npz_with_splits_and_with_one_array(tmp_path):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "split.npz", train=rng.normal(size=(30, 5)), test=rng.normal(size=(8, 5)))
     data = datasets.load(tmp_path / "split.npz")
-    assert (len(data.train), len(data.test), data.likelihood) == (30, 8, "gaussian")
+    assert (len(data.train), len(data.test), data.likelihood) == (30, 8, "columns")
     np.savez(tmp_path / "one.npz", rng.random((20, 5)))
     assert len(datasets.load(tmp_path / "one.npz").test) == 2
     np.savez(tmp_path / "narrow.npz", train=rng.normal(size=(30, 5)), valid=rng.normal(size=(8, 4)),
@@ -299,9 +299,20 @@ def test_csv_with_and_without_header(tmp_path):
     assert with_header.data_dim == 3 and torch.equal(with_header.train, without.train)
     assert sorted(torch.cat([with_header.train, with_header.test])[:, 0].tolist()) == list(range(20))
     assert with_header.columns == ["a", "b", "c"] and without.columns is None
-    (tmp_path / "gap.csv").write_text("1,NA,3\n" + "\n".join(f"{i},{i},{i}" for i in range(20)))
-    with pytest.raises(ValueError, match="data row 1, column 2 is 'NA', not a number"):
-        datasets.load(tmp_path / "gap.csv")      # a first row with a number in it is data, not a header
+    (tmp_path / "gap.csv").write_text("1,NA,3\n" + "\n".join(f"{i},{i},{i}" for i in range(19)) + "\n5,,?\n")
+    gap = datasets.load(tmp_path / "gap.csv")    # a first row with a number in it is data, not a header
+    rows = torch.cat([gap.train, gap.test])
+    assert len(rows) == 21 and int(torch.isnan(rows).sum()) == 3      # NA, an empty cell and ? are missing
+    assert gap.likelihood == "columns" and [s["type"] for s in gap.column_specs] == ["count", "count", "count"]
+
+
+def test_csv_with_text_columns_is_a_table_whose_levels_are_coded_in_sorted_order(tmp_path):
+    colours = ["red" if i % 3 else '"blue, light"' for i in range(30)]                # a quoted label with a comma
+    (tmp_path / "t.csv").write_text("size,colour\n" + "\n".join(f"{i},{c}" for i, c in enumerate(colours)) + "\n3.5,\n")
+    table = datasets.load(tmp_path / "t.csv")
+    assert table.column_specs[1]["levels"] == ["blue, light", "red"] and table.column_specs[0]["type"] == "real"
+    rows = torch.cat([table.train, table.test])
+    assert sorted(rows[:, 1][~torch.isnan(rows[:, 1])].unique().tolist()) == [0.0, 1.0]
 
 
 def write_png(path, size, mode="L", value=128):
@@ -322,15 +333,15 @@ def test_image_folder_in_grey_and_colour(tmp_path):
 @pytest.mark.parametrize("make, message", [
     (lambda p: (p / "d.npy").write_bytes(b""), "is empty"),
     (lambda p: (p / "d.npy").write_text("just some text"), "is not a .npy array"),
-    (lambda p: np.save(p / "d.npy", np.array([[1.0, np.nan], [0.0, 1.0]])), "NaN or infinite values"),
-    (lambda p: np.save(p / "d.npy", np.array([[1.0, np.inf], [0.0, 1.0]])), "NaN or infinite values"),
+    (lambda p: np.save(p / "d.npy", np.array([[1.0, np.inf], [0.0, 1.0]])), "contains infinite values"),
     (lambda p: np.save(p / "d.npy", np.arange(5.0)), r"shape \(5,\)"),
     (lambda p: np.save(p / "d.npy", np.array([["a", "b"], ["c", "d"]])), "not numbers"),
     (lambda p: (p / "d.npz").write_text("not a zip"), "is not a .npz archive"),
     (lambda p: np.savez(p / "d.npz", x=np.ones((3, 2)), y=np.ones((3, 2))), "name them train and test"),
-    (lambda p: (p / "d.csv").write_text("1,2\n3,x\n"), "data row 2, column 2 is 'x'"),
+    (lambda p: (p / "d.csv").write_text("a,a\n1,2\n3,4\n"), r"names a column twice \(\['a'\]\)"),
+    (lambda p: (p / "d.csv").write_text("a,b\n1,\n3,\n"), "column 'b' has no observed value"),
     (lambda p: (p / "d.csv").write_text("1,2\n3\n"), "data row 2 has 1 columns"),
-    (lambda p: (p / "d.csv").write_text("a,b\n"), "no rows of numbers"),
+    (lambda p: (p / "d.csv").write_text("a,b\n"), "no rows of data"),
     (lambda p: (p / "d.csv").write_bytes(b"\xff\xfe\x00\x01" * 10), "not a text CSV"),
 ])
 def test_bad_user_files(tmp_path, make, message):

@@ -11,3 +11,8 @@ class InputError(ValueError):
 
 class DataNotFound(InputError):
     """A data set that is in none of the places aevb looks, and could not be downloaded."""
+
+
+class DataWarning(UserWarning):
+    """Data that a likelihood can score but probably should not (grey levels under a Bernoulli, numbers in
+    the thousands under a Gaussian): one sentence naming the better choice."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
 import torch
 
-from ..errors import InputError
+from ..errors import DataWarning, InputError
 from . import evaluate, export, pictures, reproduce, rows, train
 
 
@@ -46,6 +47,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     skip_the_dynamo_import_of_optimizers()
+    warnings.showwarning = show_data_warning
     try:
         return args.handler(args)
     except InputError as error:
@@ -68,6 +70,14 @@ def main(argv=None) -> int:
         print("aevb: this is a bug in aevb, not a problem with what you gave it: please report it with the "
               "traceback above and the command that caused it", file=sys.stderr)
         return 1
+
+
+def show_data_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """aevb's own advice (a DataWarning) as one line; other warnings as Python prints them."""
+    if issubclass(category, DataWarning):
+        print(f"aevb: warning: {one_line(str(message))}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def one_line(message: str) -> str:

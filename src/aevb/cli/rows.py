@@ -1,13 +1,15 @@
-"""The `aevb` verbs that answer row by row, in the input's order: encode and score."""
+"""The `aevb` verbs that answer row by row, in the input's order: encode, score and impute."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..datasets.reported import reported_rows
+from ..estimators.imputation import impute
 from ..estimators.per_row import codes, row_scores
 from ..io.files import write_rows
 from ..io.run_directory import EVALUATION_SEED
@@ -15,12 +17,13 @@ from ..model import load
 from .arguments import DEVICES, parse_count, parse_table_file, resolve_device
 
 
-def model_and_rows(args):
-    """RUN's model on its device and the rows of --data, checked to suit it: (model, Table)."""
+def model_and_rows(args, missing: bool = False):
+    """RUN's model on its device and the rows of --data, checked to suit it (with NaN for cells to fill
+    where `missing`): (model, Table)."""
     device = resolve_device(args.device)
     model = load(args.run, device=device).eval()
     table = reported_rows(args.run, args.data)
-    model.check_data(table.rows, str(args.data))
+    model.check_data(table.rows, str(args.data), missing=missing)
     return model, table._replace(rows=table.rows.to(device))
 
 
@@ -45,6 +48,34 @@ def run_score(args) -> int:
     return 0
 
 
+def run_impute(args) -> int:
+    model, table = model_and_rows(args, missing=True)
+    filled = impute(model, table.rows, args.k, seed=EVALUATION_SEED).cpu().numpy()               # [N, D]
+    specs = model.config.columns
+    names = table.columns or ([spec["name"] for spec in specs] if specs else [f"x{d}" for d in range(filled.shape[1])])
+    if table.frame is not None and args.out.suffix.lower() == ".csv":
+        write_rows(args.out, names, _filled_cells(table.frame, filled, specs))
+    else:
+        write_rows(args.out, names, filled)
+    holes = int(torch.isnan(table.rows).sum())
+    print(f"filled {holes:,} missing cells in {len(filled):,} rows of {args.data}, wrote {args.out} (E[x_missing | "
+          f"x_observed] by importance sampling, k = {args.k}; observed cells unchanged)")
+    return 0
+
+
+def _filled_cells(frame, filled, specs) -> np.ndarray:
+    """The CSV's cells as read (numbers as their shortest exact text), its empty cells from `filled` [N, D]
+    (levels as labels): an object array [N, D]."""
+    from ..datasets.tables import decode  # pandas, only for tables
+
+    imputed = decode(filled, specs).to_numpy(dtype=object) if specs else filled.astype(object)
+    cells = frame.to_numpy(dtype=object).copy()
+    missing = frame.isna().to_numpy()
+    cells[~missing] = [repr(v) if isinstance(v, float) else v for v in cells[~missing]]
+    cells[missing] = [f"{v:.9g}" if isinstance(v, float) else v for v in imputed[missing]]
+    return cells
+
+
 def add_parser(verbs) -> None:
     def verb(name, handler, help_text):
         p = verbs.add_parser(name, help=help_text, description=help_text + ". One output row per input row, in "
@@ -62,4 +93,8 @@ def add_parser(verbs) -> None:
     p = verb("score", run_score, "per row: the ELBO, the importance-sampled log p(x) and its rank as an anomaly "
              "score (columns row, elbo, log_likelihood, anomaly_rank; rank 1 = lowest log p(x)); every row uses "
              "the same draws, so a row's score does not depend on the rows beside it")
+    p.add_argument("--k", type=parse_count, default=1000, help="importance samples per row (default: 1000)")
+    p = verb("impute", run_impute, "the rows with their missing cells (empty in a CSV, NaN in an array) filled by "
+             "the model's estimate of E[x_missing | x_observed] (the most probable level for a category), by "
+             "importance sampling; observed cells are written unchanged, with the input's columns")
     p.add_argument("--k", type=parse_count, default=1000, help="importance samples per row (default: 1000)")

@@ -22,6 +22,7 @@ from ..io.files import write_bytes_atomic
 from ..io.run_directory import SAMPLES_FILE
 from ..kernels.dense import ACTIVATIONS
 from ..model import VAE, VAEConfig
+from ..model.columns import COLUMN_TYPES
 from ..model.likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from ..model.networks import INITIALISATIONS
 from ..objectives import ESTIMATORS
@@ -64,7 +65,13 @@ def add_parser(verbs) -> None:
     model.add_argument("--hidden", type=parse_hidden,
                        help="hidden widths of the encoder, mirrored in the decoder: 500, 200,200, or none (default: 500)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="(default: tanh)")
-    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="p(x|z) (default: the data set's own)")
+    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
+                       help="p(x|z); columns: a type per column of a table, missing cells allowed (default: columns "
+                            "for a CSV file and for tables with missing values or outside [0, 1], bernoulli for "
+                            "values in [0, 1], gaussian for other images)")
+    model.add_argument("--column-type", type=parse_column_type, action="append", metavar="NAME=TYPE",
+                       help=f"the type of one column of a table, one of {sorted(COLUMN_TYPES)} (default: chosen from "
+                            "its values); repeat for more columns")
     model.add_argument("--gaussian-mean", choices=sorted(GAUSSIAN_MEANS), help="(default: sigmoid)")
     model.add_argument("--gaussian-variance", choices=sorted(GAUSSIAN_VARIANCES),
                        help="network: per datapoint (the paper); learned: per dimension; fixed (default: network)")
@@ -111,6 +118,17 @@ def add_parser(verbs) -> None:
     p.set_defaults(handler=run_train)
 
 
+SPEC_ROWS = 100_000    # training rows a table's column types and constants are measured on (shuffled: a sample)
+
+
+def parse_column_type(text: str) -> tuple[str, str]:
+    """NAME=TYPE for --column-type."""
+    name, _, type_name = text.rpartition("=")
+    if not name or type_name not in COLUMN_TYPES:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=TYPE with TYPE one of {sorted(COLUMN_TYPES)}")
+    return name, type_name
+
+
 def run_train(args) -> int:
     if getattr(args, "nproc", None) is not None and "WORLD_SIZE" not in os.environ:
         return launch_processes(args.nproc, args.argv)
@@ -147,6 +165,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
                              "(only --epochs, --max-samples and --device may change)")
         write_samples(args.resume, resume(args.resume, **given, progress=progress, log=log))
         return 0
+    column_types = dict(given.pop("column_type", None) or [])
     model_options = {k: given.pop(k) for k in list(given) if k in MODEL_OPTIONS}
     out = given.pop("out", None)
     if "max_samples" in given and "epochs" not in given:
@@ -157,6 +176,14 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     if "binarize" not in given:
         config = dataclasses.replace(config, binarize=dataset.binarize)
     model_options.setdefault("likelihood", dataset.likelihood)
+    if model_options["likelihood"] == "columns":                          # a table: a type per column
+        from ..datasets.tables import as_frame, infer_specs, with_types  # pandas, only for tables
+
+        sample = dataset.train[:SPEC_ROWS].numpy()          # the training rows (a sample of a large file's)
+        specs = dataset.column_specs or infer_specs(as_frame(sample, dataset.columns))   # a CSV's, with its levels
+        model_options["columns"] = with_types(specs, column_types, sample)
+        log("columns: " + ", ".join(f"{spec['name']} ({spec['type']})" for spec in model_options["columns"][:20])
+            + (" ..." if len(model_options["columns"]) > 20 else ""))
     if out is None:
         if distributed.world_size() > 1:
             raise InputError("with more than one process, name the run directory with --out")

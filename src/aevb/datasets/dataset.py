@@ -22,7 +22,9 @@ class Dataset:
     `binarize` the binarisation that suits it by default (docs/protocols.md §1: dynamic for MNIST);
     `labels` maps a split name to its integer labels [N] when the data has them; `locator` is what
     `aevb.datasets.load` takes to load the same data again (a registered name or an absolute path), None
-    for arrays held in memory; `columns` names the features (a CSV header); `test` is None for data without a held-out split (arrays in memory)."""
+    for arrays held in memory; `columns` names the features (a CSV header); `column_specs` gives a table's
+    column types (aevb.model.columns; for likelihood "columns"); `test` is None for data without a
+    held-out split (arrays in memory)."""
 
     name: str
     train: torch.Tensor
@@ -35,6 +37,7 @@ class Dataset:
     binarize: str = "none"
     locator: str | None = None
     columns: list[str] | None = None
+    column_specs: tuple[dict, ...] = ()
 
     @property
     def data_dim(self) -> int:
@@ -59,7 +62,8 @@ class Dataset:
 
 
 def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
-    """[N, ...] numbers → float32 [N, D], with one clear error for empty, ragged or non-finite input."""
+    """[N, ...] numbers → float32 [N, D], with one clear error for empty, ragged or infinite input. NaN
+    marks a missing value (only a per-column likelihood takes it: `likelihood_for`)."""
     if array.dtype.kind not in "biuf":
         raise InputError(f"{what} holds values of type {array.dtype}, not numbers: save a numeric array")
     if array.ndim < 2 or array.shape[0] < 2 or array[0].size == 0:
@@ -67,12 +71,12 @@ def as_rows(array: np.ndarray, what: str) -> torch.Tensor:
     flat = array.reshape(len(array), -1)                                    # [N, D], a view where it can be
     for start in range(0, len(flat), CHECKED_ROWS):                          # a chunk at a time: `array` may be mapped
         chunk = np.asarray(flat[start:start + CHECKED_ROWS])
-        finite = np.isfinite(chunk).all(1)
+        finite = ~np.isinf(chunk).any(1)
         if not finite.all():
-            raise InputError(f"{what} contains NaN or infinite values (first in row {start + int(np.argmin(finite))}): "
-                             "remove or impute them first")
-        if chunk.dtype.itemsize > 4 and np.abs(chunk).max(initial=0) > FLOAT32_MAX:
-            raise InputError(f"{what} holds values up to {np.abs(chunk).max():.3g}, beyond float32's range (±3.4e38) "
+            raise InputError(f"{what} contains infinite values (first in row {start + int(np.argmin(finite))}): "
+                             "remove them, or mark a missing value with NaN")
+        if chunk.dtype.itemsize > 4 and np.nanmax(np.abs(chunk), initial=0) > FLOAT32_MAX:
+            raise InputError(f"{what} holds values up to {np.nanmax(np.abs(chunk)):.3g}, beyond float32's range (±3.4e38) "
                              "in which aevb computes: rescale the data, e.g. standardise each column")
     if flat.dtype == np.float32 and flat.flags.c_contiguous:
         return tensor_over(flat)                                             # no copy
@@ -88,10 +92,13 @@ def tensor_over(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array)
 
 
-def likelihood_for(*splits: torch.Tensor) -> str:
-    """Bernoulli for values in [0, 1] (binary or intensities), Gaussian otherwise."""
-    inside = all(float(x.min()) >= 0 and float(x.max()) <= 1 for x in splits)
-    return "bernoulli" if inside else "gaussian"
+def likelihood_for(splits: list[torch.Tensor], images: bool) -> str:
+    """Bernoulli for complete data with values in [0, 1] (binary or intensities); else Gaussian for
+    images, and a likelihood per column for a table (which takes missing values, NaN, and any units)."""
+    complete = not any(bool(torch.isnan(chunk).any()) for x in splits for chunk in x.split(CHECKED_ROWS))
+    if complete and all(float(x.min()) >= 0 and float(x.max()) <= 1 for x in splits):
+        return "bernoulli"
+    return "gaussian" if images and complete else "columns"
 
 
 def split_order(n: int, test_fraction: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,7 +38,14 @@ def reported_split(run: Path, split: str, data: str | None = None, data_dir=None
 
 def reported_rows(run: Path, data) -> Table:
     """Every row of the file (or image folder) `data` in its own order, binarised for reporting as RUN's
-    training binarised its reports, with the file's column names."""
-    binarize = read_config(run).get("train", {}).get("binarize", "none")
+    training binarised its reports, with the file's column names; a table's levels coded as RUN's model
+    codes them."""
+    document = read_config(run)
+    binarize = document.get("train", {}).get("binarize", "none")
     table = read_table(data)
+    specs = document.get("model", {}).get("columns")
+    if specs and table.frame is not None:
+        from .tables import encode  # pandas, only for tables
+
+        table = table._replace(rows=torch.from_numpy(encode(table.frame, specs)))
     return table._replace(rows=BINARIZATIONS[binarize].fixed(table.rows, TEST_BINARIZATION_SEED))

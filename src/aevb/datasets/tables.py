@@ -30,8 +30,9 @@ def is_text(column: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column))
 
 
-def infer_specs(frame: pd.DataFrame, types: dict | None = None) -> list[dict]:
-    """One column spec per column of `frame`, fitted on its rows (the training rows)."""
+def infer_specs(frame: pd.DataFrame, types: dict | None = None, fit_rows=None) -> list[dict]:
+    """One column spec per column of `frame`: types and levels from all its rows, the constants of each
+    column (standardisation, frequencies) from the rows `fit_rows` (indices; default all)."""
     types = dict(types or {})
     names = [str(name) for name in frame.columns]
     unknown = sorted(set(map(str, types)) - set(names))
@@ -50,9 +51,31 @@ def infer_specs(frame: pd.DataFrame, types: dict | None = None) -> list[dict]:
         if chosen == "categorical":
             levels = sorted({_label(value) for value in column[~missing]}, key=_level_order)
             values = _codes(column, missing, {label: i for i, label in enumerate(levels)}, name)
-            specs.append(column_spec(name, chosen, values, levels))
         else:
-            specs.append(column_spec(name, chosen, _numbers(column, missing, name)))
+            levels, values = None, _numbers(column, missing, name)
+        specs.append(column_spec(name, chosen, values if fit_rows is None else values[fit_rows], levels))
+    return specs
+
+
+def with_types(specs, types: dict, rows: np.ndarray) -> list[dict]:
+    """`specs` with the numeric columns named in `types` given other numeric types, refitted on the model's
+    values rows [N, C]. Changes that would change the values themselves (to or from categorical) are
+    refused: the rows were coded for the types they have."""
+    specs = list(specs)
+    names = [spec["name"] for spec in specs]
+    unknown = sorted(set(types) - set(names))
+    if unknown:
+        raise InputError(f"column types were given for {unknown}, which are not columns of the table ({names[:10]}"
+                         f"{' ...' if len(names) > 10 else ''})")
+    for c, spec in enumerate(specs):
+        chosen = types.get(spec["name"], spec["type"])
+        if chosen == spec["type"]:
+            continue
+        if "categorical" in (chosen, spec["type"]):
+            raise InputError(f"column {spec['name']!r} is {spec['type']} and cannot be made {chosen} from the command "
+                             "line: write a categorical column's values as text labels (e.g. c3) in the file, or "
+                             "use aevb.sklearn.VariationalAutoencoder(column_types=...) on a DataFrame")
+        specs[c] = column_spec(spec["name"], chosen, rows[:, c].astype(np.float64))
     return specs
 
 

@@ -1,4 +1,4 @@
-"""The user's own data: .npy, .npz, .csv and folders of PNG/JPEG images.
+"""The user's own data: .npy, .npz, .csv (a table: numbers, text, empty cells) and folders of PNG/JPEG images.
 
 Each loader reads real values, refuses what it cannot use with one sentence that names the problem
 and the fix, and splits rows without a given split 90 / 10 after a seeded shuffle. `read_table` gives all the rows of a
@@ -11,7 +11,7 @@ import csv
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -21,16 +21,20 @@ from ..io.images import read_grey_image
 from .dataset import MAPPED_BYTES, Dataset, as_rows, likelihood_for, shuffled_split, split_order
 from .decoded_cache import shuffled_copies
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
 class Table(NamedTuple):
-    """The rows of a data file in its order: float32 [N, D], the column names (a CSV header) or None, and
-    the image shape (H, W) or None."""
+    """The rows of a data file in its order: float32 [N, D], the column names (a CSV header) or None, the
+    image shape (H, W) or None, and for a CSV file the table as read (text kept, for a model's levels)."""
 
     rows: torch.Tensor
     columns: list[str] | None
     image_shape: tuple[int, int] | None
+    frame: pd.DataFrame | None = None
 
 
 def _split_dataset(name: str, table: Table, source: str) -> Dataset:
@@ -51,7 +55,7 @@ def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_sh
         if rows is not None and rows.shape[1] != train.shape[1]:
             raise InputError(f"{source}: train rows have {train.shape[1]} values and {split} rows {rows.shape[1]}: "
                              "every split needs the same features")
-    return Dataset(name, train, valid, test, image_shape, likelihood_for(train, test), source)
+    return Dataset(name, train, valid, test, image_shape, likelihood_for([train, test], images=image_shape is not None), source)
 
 
 def _image_shape(array: np.ndarray):
@@ -121,7 +125,10 @@ def read_npz(path: Path) -> Table:
 
 
 def read_csv(path: Path) -> Table:
-    """Numeric columns, one row per datapoint, with or without a header line (its names are kept)."""
+    """One row per datapoint, with or without a header line (its names are kept). A column of numbers is
+    numeric; a column holding any other text is categorical; a cell that is empty or NA, N/A, NaN, null, None
+    or ? is missing. `rows` holds the
+    numbers, each level's code (levels in sorted order), NaN for a missing cell; `frame` the table itself."""
     _not_empty(path)
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -132,24 +139,52 @@ def read_csv(path: Path) -> Table:
     if lines and not any(_is_number(cell) for cell in lines[0]):   # a header: names only ("1,NA,3" is data)
         header, lines = [cell.strip() for cell in lines[0]], lines[1:]
     if not lines:
-        raise InputError(f"{path} has no rows of numbers")
+        raise InputError(f"{path} has no rows of data")
     width = len(lines[0])
-    values = []
     for number, row in enumerate(lines, start=1):
         if len(row) != width:
             raise InputError(f"{path}: data row {number} has {len(row)} columns, the first has {width}")
-        for column, cell in enumerate(row, start=1):
-            if not _is_number(cell):
-                raise InputError(f"{path}: data row {number}, column {column} is {cell.strip()!r}, not a number; "
-                                 "keep only numeric columns")
-        values.append([float(cell) for cell in row])
     if header is not None and len(header) != width:
         raise InputError(f"{path}: the header names {len(header)} columns but the rows have {width}")
-    return Table(as_rows(np.array(values), str(path)), header, None)
+    import pandas as pd  # imported here: a start-up without tables does not pay for it
+
+    from .tables import encode, infer_specs
+
+    names = header or [str(i) for i in range(width)]
+    if len(set(names)) != len(names):
+        raise InputError(f"{path}: the header names a column twice ({sorted(n for n in set(names) if names.count(n) > 1)})")
+    frame = pd.DataFrame({name: _csv_column([row[c] for row in lines]) for c, name in enumerate(names)})
+    if all(pd.api.types.is_numeric_dtype(column) for _, column in frame.items()):
+        rows = frame.to_numpy(dtype=np.float64)
+    else:
+        rows = encode(frame, infer_specs(frame), dtype=np.float64)
+    return Table(as_rows(rows, str(path)), header, None, frame)
+
+
+MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}   # an empty cell, or these words (any case)
+
+
+def _csv_column(cells: list[str]) -> pd.Series:
+    """Numbers (float, NaN for a missing cell) when every cell that is not missing is one; else text
+    (None when missing)."""
+    import pandas as pd
+
+    stripped = [None if cell.strip().lower() in MISSING_CELLS else cell.strip() for cell in cells]
+    if all(cell is None or _is_number(cell) for cell in stripped):
+        return pd.Series([np.nan if cell is None else float(cell) for cell in stripped], dtype=np.float64)
+    return pd.Series(stripped, dtype=object)
 
 
 def load_csv(path: Path) -> Dataset:
-    return _split_dataset(path.stem, read_csv(path), str(path))
+    """A table: a likelihood per column, chosen from the data (types and levels from every row of the file,
+    the constants of each column from its training rows)."""
+    from .tables import infer_specs
+
+    table = read_csv(path)
+    dataset = _split_dataset(path.stem, table, str(path))
+    train_rows, _ = split_order(len(table.rows))
+    specs = infer_specs(table.frame, fit_rows=train_rows.numpy())
+    return replace(dataset, likelihood="columns", column_specs=tuple(specs))
 
 
 def _is_number(cell: str) -> bool:

@@ -1,4 +1,4 @@
-"""Missing values filled by self-normalised importance sampling (MIWAE, Mattei & Frellsen 2019; docs/maths.md §8).
+"""Missing values filled by self-normalised importance sampling (MIWAE, Mattei & Frellsen 2019; docs/maths.md §7).
 
 For a row with observed cells x_o and missing cells x_m, draw z_j ~ r(z) (j = 1..k) and weigh them by
 
@@ -9,20 +9,25 @@ the most probable value of Σ_j w_j p(x_m | z_j)), and drawing j with probabilit
 draws from p(x_m | x_o) (sampling importance resampling: multiple imputation). The estimates are
 consistent in k for any proposal r that covers the posterior.
 
-The proposal is q(z | x_o). A table's encoder sees the mask of observed cells and takes x_o as it is;
-an encoder trained on complete rows (images) sees x_o completed by the model's own reconstruction,
-repeated `rounds` times from a zero fill (the pseudo-Gibbs iteration of Rezende et al. 2014), and the
-weights correct for whatever that proposal gets wrong. Observed cells are returned unchanged.
+The proposal is q(z | x_o) when the encoder sees the mask of observed cells (a table's). An encoder
+trained on complete rows (images) is too sure of itself for half a row: its q(z | completion), with the
+missing cells completed by the model's own reconstruction (a few rounds from a zero fill, Rezende et al.
+2014) and its scale doubled, only starts an adaptation (population Monte Carlo, Cappé et al. 2004):
+each round refits a diagonal Gaussian to the weighted draws (its scale × 1.5, to stay wider than the
+posterior), and the estimates of the second half of the rounds are averaged. Observed cells are
+returned unchanged.
 """
 
 from __future__ import annotations
 
 import torch
+from torch.distributions import Normal
 
 from ..errors import InputError
 from ..randomness import seeded
 
 WORK_ELEMENTS = 2**24      # k × rows × D values held at a time
+ADAPTATIONS = 10           # rounds of population Monte Carlo for an encoder trained on complete rows
 
 
 @torch.no_grad()
@@ -47,21 +52,25 @@ def sample_imputations(model, x: torch.Tensor, n: int, k: int = 1000, seed: int 
 
 
 def _per_chunk(model, x: torch.Tensor, k: int, seed: int | None, rounds: int, fill, leading=()) -> torch.Tensor:
+    """fill(p(x | z_j), normalised weights [k, B]) per chunk of rows: averaged over the rounds kept for an
+    estimate, the last round's for draws (leading = (n,))."""
     if k < 1:
         raise InputError(f"k={k!r} must be a positive integer (importance samples per row)")
-    model.check_data(torch.nan_to_num(x) if not model.likelihood.takes_missing else x, "the rows to impute")
+    model.check_data(x, "the rows to impute", missing=True)
     was_training = model.training
     model.eval()
     try:
         with seeded(seed, x.device):
-            latent_dim = model.config.latent_dim
-            noise = torch.randn(k, 1, latent_dim, dtype=x.dtype, device=x.device)   # the same ε for every row
+            adaptations = 1 if model.likelihood.takes_missing else ADAPTATIONS
+            # The same ε for every row (a row's result depends on it alone): [rounds, k, 1, Nz].
+            noise = torch.randn(adaptations, k, 1, model.config.latent_dim, dtype=x.dtype, device=x.device)
             rows = max(1, WORK_ELEMENTS // (k * x.shape[1]))
             parts = []
             for chunk in x.split(rows):
                 observed = ~torch.isnan(chunk)
-                p_x, log_w = _weighted_draws(model, chunk, observed, noise, rounds)
-                filled = fill(p_x, torch.softmax(log_w, 0))
+                estimates = [fill(p_x, torch.softmax(log_w, 0)) for p_x, log_w
+                             in _weighted_draws(model, chunk, observed, noise, rounds)]
+                filled = estimates[-1] if leading else torch.stack(estimates).mean(0)
                 parts.append(torch.where(observed, chunk, filled))
             return torch.cat(parts, len(leading))
     finally:
@@ -69,23 +78,28 @@ def _per_chunk(model, x: torch.Tensor, k: int, seed: int | None, rounds: int, fi
 
 
 def _weighted_draws(model, x: torch.Tensor, observed: torch.Tensor, noise: torch.Tensor, rounds: int):
-    """p(x | z_j) for z_j = μ + σ ⊙ ε_j ~ q(z | x_o) [k, B, Nz], and log w_j [k, B]."""
-    q_z = model.encode(_proposal_input(model, x, observed, rounds))
-    z = q_z.base_dist.loc + q_z.base_dist.scale * noise                      # [k, B, Nz]
-    p_x = model.decode(z)
+    """For each round kept: p(x | z_j) for z_j = μ + σ ⊙ ε_j [k, B, Nz] from the round's proposal, and
+    log w_j [k, B]."""
     completed = torch.where(observed, x, 0.0)
-    cells = p_x.cell_log_prob(completed) if model.likelihood.takes_missing else p_x.base_dist.log_prob(completed)
-    log_w = torch.where(observed, cells, 0.0).sum(-1) + model.prior.log_prob(z) - q_z.log_prob(z)
-    return p_x, log_w
-
-
-def _proposal_input(model, x: torch.Tensor, observed: torch.Tensor, rounds: int) -> torch.Tensor:
     if model.likelihood.takes_missing:
-        return x
-    completed = torch.where(observed, x, 0.0)
-    for _ in range(rounds):
-        completed = torch.where(observed, x, model.decode(model.encode(completed).mean).mean)
-    return completed
+        q_z = model.encode(x)
+        loc, scale = q_z.base_dist.loc, q_z.base_dist.scale
+    else:
+        for _ in range(rounds):
+            completed = torch.where(observed, x, model.decode(model.encode(completed).mean).mean)
+        q_z = model.encode(completed)
+        loc, scale = q_z.base_dist.loc, 2 * q_z.base_dist.scale
+    for adaptation, eps in enumerate(noise):
+        z = loc + scale * eps                                                  # [k, B, Nz]
+        p_x = model.decode(z)
+        cells = p_x.cell_log_prob(completed) if model.likelihood.takes_missing else p_x.base_dist.log_prob(completed)
+        log_q = Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)
+        log_w = torch.where(observed, cells, 0.0).sum(-1) + model.prior.log_prob(z) - log_q
+        if adaptation >= len(noise) // 2:
+            yield p_x, log_w
+        weights = torch.softmax(log_w, 0)[..., None]                           # [k, B, 1]
+        loc = (weights * z).sum(0)
+        scale = 1.5 * (weights * (z - loc).square()).sum(0).sqrt().clamp(min=0.05)
 
 
 def _weighted_point(p_x, weights: torch.Tensor) -> torch.Tensor:

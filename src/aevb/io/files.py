@@ -60,8 +60,13 @@ def write_csv(path, rows: list[dict], columns: list[str]) -> None:
 
 
 def write_rows(path, columns: list[str], values) -> None:
-    """A table [N, len(columns)] as FILE.csv (a header of `columns`, numbers to float32's precision) or
-    FILE.npy (the array alone), atomically; any other name is refused before anything is written."""
+    """A table [N, len(columns)] as FILE.csv (a header of `columns`, numbers to float32's precision, text as
+    it is, an empty cell for NaN or None) or FILE.npy (the array alone), atomically; any other name is
+    refused before anything is written."""
+    import csv
+    import io
+    import math
+
     import numpy as np
 
     suffix = Path(path).suffix.lower()
@@ -71,9 +76,17 @@ def write_rows(path, columns: list[str], values) -> None:
     if suffix == ".npy":
         write_npy(path, values)
         return
-    lines = [",".join(columns)] + [",".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in row)
-                                   for row in values.tolist()]
-    write_bytes_atomic(path, ("\n".join(lines) + "\n").encode())
+
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return f"{value:.9g}" if isinstance(value, float) else str(value)
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([cell(v) for v in row] for row in values.tolist())
+    write_bytes_atomic(path, text.getvalue().encode())
 
 
 def write_json_atomic(path, value) -> None:

@@ -4,7 +4,7 @@ A table is a float tensor [N, C] whose cell (n, c) holds a number, a 0/1 answer,
 category; NaN marks a missing cell. Every column has a spec, a JSON dict saved in the model's config:
 {"name", "type", ...} plus what `fit` measured on the training rows (standardising constants, the
 levels of a category). A column type handles all the columns of its kind at once (`ColumnGroup`, one
-vectorised pass whatever the number of columns) and gives, per cell (docs/maths.md §8):
+vectorised pass whatever the number of columns) and gives, per cell (docs/maths.md §7):
 
     real         N(y; μ, σ²) on y = (x − shift) / scale, σ² learned per column;   log p(x) = log N − log scale
     positive     the same on y = (log x − shift) / scale (log-normal);              log p(x) = log N − log scale − log x

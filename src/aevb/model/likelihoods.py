@@ -34,6 +34,10 @@ class Head(nn.Module):
     def encoder_input(x: torch.Tensor) -> torch.Tensor:
         return x
 
+    def advice(self, x: torch.Tensor, what: str) -> str | None:
+        """A sentence for data the likelihood can score but probably should not, else None."""
+        return None
+
 
 class BernoulliHead(Head):
     """p(x|z) = Π_d Bernoulli(x_d; sigmoid(logit_d)); x binary, or grey intensities in [0, 1]
@@ -49,6 +53,13 @@ class BernoulliHead(Head):
 
     def forward(self, h: torch.Tensor) -> Independent:
         return Independent(Bernoulli(logits=self.parameters_of(h)["logits"], validate_args=False), 1, validate_args=False)
+
+    def advice(self, x, what):
+        if bool(((x > 0) & (x < 1)).any()):
+            return (f"{what} holds values strictly between 0 and 1, which a Bernoulli likelihood scores by "
+                    "cross-entropy, not as a density (its log p(x) is not comparable with other models'): binarise "
+                    "them (--binarize dynamic) or choose --likelihood columns")
+        return None
 
     @staticmethod
     def check_support(x: torch.Tensor, what: str) -> None:
@@ -112,9 +123,21 @@ class GaussianHead(Head):
         scale = torch.exp(0.5 * parameters["log_var"])                # σ = exp(½ log σ²), docs/maths.md §3
         return Independent(Normal(parameters["loc"], scale, validate_args=False), 1, validate_args=False)
 
-    @staticmethod
-    def check_support(x: torch.Tensor, what: str) -> None:
-        """Every finite real value has a Gaussian density; finiteness is checked with the data."""
+    def check_support(self, x: torch.Tensor, what: str) -> None:
+        """Every finite real value has a Gaussian density, but a sigmoid mean reaches only (0, 1)."""
+        low, high = float(x.min()), float(x.max())
+        if self.mean is torch.sigmoid and (low < 0 or high > 1):
+            raise InputError(f"{what} has values in [{low:g}, {high:g}], which a Gaussian whose mean passes through "
+                             "a sigmoid cannot reach: scale the data to [0, 1], or choose --gaussian-mean linear or "
+                             "--likelihood columns")
+
+    def advice(self, x, what):
+        spread = float(x.abs().max())
+        if self.mean is not torch.sigmoid and spread > 1000:
+            return (f"{what} holds values up to {spread:.3g} in size, and a Gaussian likelihood works in the data's own "
+                    "units, where training is slow and the bound poor: standardise the columns, or choose "
+                    "--likelihood columns, which standardises inside the model")
+        return None
 
 
 LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead, "columns": TableHead}

@@ -1,6 +1,6 @@
 """The decoder head of a table: a likelihood per column (`columns.COLUMN_TYPES`), missing cells left out.
 
-log p(x_observed | z) = Σ_{c observed} log p_c(x_c | z)   (docs/maths.md §8)
+log p(x_observed | z) = Σ_{c observed} log p_c(x_c | z)   (docs/maths.md §7)
 
 The encoder of such a model sees every column's input (standardised numbers, ±1 answers, one-hot levels;
 zero for a missing cell) followed by the mask of observed cells [C] (MIWAE, Mattei & Frellsen 2019).
@@ -104,6 +104,10 @@ class TableHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> TableDistribution:
         return TableDistribution(self, self.out(h))
+
+    def advice(self, x: torch.Tensor, what: str) -> None:
+        """Every column has a likelihood of its own type: nothing to advise."""
+        return None
 
     def check_support(self, x: torch.Tensor, what: str) -> None:
         """Missing cells (NaN) are allowed; infinite values and values outside a column's type are not."""

@@ -64,15 +64,19 @@ class VAE(nn.Module):
         """p(x|z); z [..., Nz] → batch_shape [...], event_shape [D]."""
         return self.likelihood(self.decoder(z))
 
-    def check_data(self, x: torch.Tensor, what: str = "the data") -> None:
-        """One clear error when x [N, D] cannot be scored by this model."""
+    def check_data(self, x: torch.Tensor, what: str = "the data", missing: bool = False) -> None:
+        """One clear error when x [N, D] cannot be scored by this model. NaN marks a missing value, which
+        a table's likelihood takes anywhere, and any model takes where `missing` (to be filled in)."""
         if x.ndim != 2 or x.shape[1] != self.config.data_dim:
             raise InputError(f"{what} has shape {tuple(x.shape)}; this model expects [N, {self.config.data_dim}]")
-        if not self.likelihood.takes_missing and not all(bool(torch.isfinite(chunk).all())
-                                                           for chunk in x.split(65_536)):  # a chunk at a time: x may be mapped
-            raise InputError(f"{what} contains NaN or infinite values: remove or impute them first, or train with "
-                             "likelihood columns, which leaves missing cells out")
-        self.likelihood.check_support(x, what)
+        for chunk in x.split(65_536):                   # a chunk at a time: x may be a memory-mapped file
+            if self.likelihood.takes_missing:
+                self.likelihood.check_support(chunk, what)
+                continue
+            if bool(torch.isinf(chunk).any()) or (not missing and bool(torch.isnan(chunk).any())):
+                raise InputError(f"{what} contains NaN or infinite values: remove or impute them first, or train "
+                                 "with likelihood columns, which leaves missing cells out")
+            self.likelihood.check_support(torch.nan_to_num(chunk) if missing else chunk, what)
 
     @torch.no_grad()
     def sample(self, n: int, mean: bool = True) -> torch.Tensor:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tqdm import tqdm
 
 from .. import datasets
 from ..datasets.binarization import BINARIZATIONS
-from ..errors import InputError
+from ..errors import DataWarning, InputError
 from ..estimators.bound import evaluate_elbo
 from ..io.checkpoint import (
     CheckpointError,
@@ -335,6 +336,9 @@ def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> N
         if x is None:
             continue
         model.check_data(x, f"the {split} split of {dataset.name}")
+        advice = model.likelihood.advice(x[:65_536], f"the {split} split of {dataset.name}")   # a sample suffices
+        if split == "train" and config.binarize == "none" and advice:
+            warnings.warn(advice, DataWarning, stacklevel=2)
         if config.binarize != "none" and (x.min() < 0 or x.max() > 1):
             raise InputError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
                              f"{dataset.name} spans [{float(x.min()):g}, {float(x.max()):g}]: pass --binarize none")
