@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import onnxruntime
+import pandas as pd
 import pytest
 import torch
 
@@ -78,3 +79,23 @@ def test_export_leaves_the_model_as_it_was(tmp_path):
     model = aevb.VAE(10, latent_dim=2, hidden=(4,)).double().train()
     export(model, tmp_path, "torchscript")
     assert model.training and next(model.parameters()).dtype == torch.float64
+
+
+def test_a_table_encoder_takes_codes_and_missing_cells_in_onnx(tmp_path):
+    from aevb.apps.export import export
+    from aevb.datasets.tables import encode, infer_specs
+
+    frame = pd.DataFrame({"size": [1.5, 2.0, None, 3.0], "colour": ["red", None, "blue", "red"],
+                                            "visits": [0.0, 3.0, 2.0, 5.0]})
+    specs = infer_specs(frame)
+    model = aevb.VAE(3, latent_dim=2, hidden=(8,), likelihood="columns", columns=specs).eval()
+    export(model, tmp_path, "onnx")
+    described = json.loads((tmp_path / "export.json").read_text())
+    assert described["columns"] == specs and described["decoder"]["outputs"] == {"real": ["batch", 1],
+                                                                                 "count": ["batch", 1],
+                                                                                 "categorical": ["batch", 2]}
+    x = encode(frame, specs)                                                          # [4, 3] with NaN
+    encoded = onnxruntime.InferenceSession(str(tmp_path / "encoder.onnx")).run(None, {"x": x})
+    with torch.no_grad():
+        q = model.encode(torch.from_numpy(x)).base_dist
+    np.testing.assert_allclose(encoded[0], q.loc.numpy(), rtol=1e-5, atol=1e-6)

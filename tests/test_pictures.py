@@ -18,6 +18,7 @@ from titled_grid import assert_titled_grid, grid_size
 import aevb
 from aevb.apps.inference import denoise, downsample, inpaint, upscale
 from aevb.apps.views import interpolation, latent_plane, manifold_quantiles, traversals
+from aevb.estimators.imputation import impute
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +88,12 @@ def test_inpainting_beats_the_mean_image_and_keeps_known_pixels(digits_model):
     missing = torch.zeros_like(x, dtype=torch.bool)
     missing.view(-1, 8, 8)[:, :, 4:] = True                        # the right half of every digit
     filled = inpaint(digits_model, x, missing, steps=300, burn_in=100)
+    importance = impute(digits_model, torch.where(missing, torch.nan, x), k=500, seed=0)
     mean_fill = torch.where(missing, data.train.mean(0).expand_as(x), x)
     error = lambda guess: ((guess - x)[missing] ** 2).mean().item()
-    # Measured with this model: 0.066 against 0.081 for the mean image.
-    assert error(filled) < 0.9 * error(mean_fill)
-    assert torch.equal(filled[~missing], x[~missing])
+    # Measured with this model: Gibbs 0.067, importance sampling 0.066, the mean image 0.081.
+    assert error(filled) < 0.9 * error(mean_fill) and error(importance) < 0.9 * error(mean_fill)
+    assert torch.equal(filled[~missing], x[~missing]) and torch.equal(importance[~missing], x[~missing])
 
 
 def test_denoising_and_upscaling_improve_on_their_inputs(digits_model):
@@ -114,7 +116,7 @@ def test_inpaint_denoise_upscale_verbs_read_and_write_pngs(digits_run, tmp_path)
     Image.fromarray(mask).save(tmp_path / "mask.png")
     Image.fromarray(digit[::2, ::2]).save(tmp_path / "small.png")
     aevb_cli("inpaint", digits_run, "--input", tmp_path / "digit.png", "--mask", tmp_path / "mask.png",
-             "--steps", 100, "--out", tmp_path / "filled.png")
+             "--k", 100, "--out", tmp_path / "filled.png")
     aevb_cli("denoise", digits_run, "--input", tmp_path / "digit.png", "--out", tmp_path / "clean.png")
     aevb_cli("upscale", digits_run, "--input", tmp_path / "small.png", "--out", tmp_path / "big.png")
     for name in ("filled", "clean", "big"):

@@ -28,14 +28,15 @@ from ..io.files import write_bytes_atomic, write_json_atomic
 
 
 class EncoderGraph(nn.Module):
-    """x [B, D] → (loc [B, Nz], log_var [B, Nz]): the mean and log-variance of q(z|x)."""
+    """x [B, D] → (loc [B, Nz], log_var [B, Nz]): the mean and log-variance of q(z|x). A table's x holds
+    codes for levels and NaN for missing cells, as aevb's own."""
 
     def __init__(self, model):
         super().__init__()
-        self.encoder, self.head = model.encoder, model.encoder_head
+        self.inputs, self.encoder, self.head = model.likelihood.encoder_input, model.encoder, model.encoder_head
 
     def forward(self, x: torch.Tensor):
-        loc, log_var = self.head(self.encoder(x)).chunk(2, dim=-1)
+        loc, log_var = self.head(self.encoder(self.inputs(x))).chunk(2, dim=-1)
         return loc, log_var
 
 
@@ -106,10 +107,11 @@ def export(model, out, format: str = "onnx") -> list[Path]:
     chosen = FORMATS[format]
     model = copy.deepcopy(model).float().cpu().eval()         # the caller's model is left as it was
     config = model.config
-    decoder_outputs = list(model.likelihood.parameters_of(model.decoder(torch.zeros(1, config.latent_dim))))
+    decoder_outputs = {name: value.shape[-1] for name, value                     # name → width (D, or a table group's)
+                       in model.likelihood.parameters_of(model.decoder(torch.zeros(1, config.latent_dim))).items()}
     graphs = {
         "encoder": (EncoderGraph(model).eval(), torch.zeros(2, config.data_dim), "x", ["loc", "log_var"]),
-        "decoder": (DecoderGraph(model).eval(), torch.zeros(2, config.latent_dim), "z", decoder_outputs),
+        "decoder": (DecoderGraph(model).eval(), torch.zeros(2, config.latent_dim), "z", list(decoder_outputs)),
     }
     written = []
     with torch.no_grad():
@@ -123,6 +125,7 @@ def export(model, out, format: str = "onnx") -> list[Path]:
         "encoder": {"file": f"encoder{chosen.suffix}", "input": {"x": ["batch", config.data_dim]},
                     "outputs": {"loc": ["batch", config.latent_dim], "log_var": ["batch", config.latent_dim]}},
         "decoder": {"file": f"decoder{chosen.suffix}", "input": {"z": ["batch", config.latent_dim]},
-                    "outputs": {name: ["batch", config.data_dim] for name in decoder_outputs}},
+                    "outputs": {name: ["batch", width] for name, width in decoder_outputs.items()}},
+        **({"columns": list(config.columns)} if config.columns else {}),   # a table: the outputs' per-column constants
     })
     return [*written, out / "export.json"]

@@ -15,10 +15,11 @@ from ..apps.views import decoded_means, interpolation, latent_plane, principal_p
 from ..datasets.reported import reported_rows, reported_split
 from ..errors import InputError
 from ..estimators.diagnostics import latent_means
+from ..estimators.imputation import impute
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic, write_npy, write_rows
 from ..io.images import read_grey_image
-from ..io.run_directory import METRICS_FILE, read_metrics
+from ..io.run_directory import EVALUATION_SEED, METRICS_FILE, read_metrics
 from ..model import load
 from .arguments import DATA_DIR_HELP, parse_count, parse_seed
 
@@ -184,7 +185,10 @@ def run_inpaint(args) -> int:
     x, missing = read_png(args.input, shape), read_png(args.mask, shape) > 0.5
     if not missing.any():
         raise InputError(f"{args.mask} marks no pixel as missing (white = missing, black = known)")
-    filled = inpaint(model, x[None], missing[None], steps=args.steps, burn_in=args.steps // 5)
+    if args.method == "importance":
+        filled = impute(model, torch.where(missing, torch.nan, x)[None], args.k, seed=EVALUATION_SEED)
+    else:
+        filled = inpaint(model, x[None], missing[None], steps=args.steps, burn_in=args.steps // 5)
     write_images(filled, shape, args.out)
     return 0
 
@@ -288,11 +292,18 @@ def add_parser(verbs) -> None:
     data(p, split=False)
     p.add_argument("--out", type=Path, help="HTML file to write (default: RUN/report.html)")
 
-    p = verb("inpaint", run_inpaint, "fill the missing pixels of an image by Metropolis-within-Gibbs in latent "
-             "space (Mattei & Frellsen 2018); known pixels are kept")
+    p = verb("inpaint", run_inpaint, "fill the missing pixels of an image with the model's E[x_missing | x_known]: "
+             "by importance sampling with an adapted proposal (default; MSE 0.070 against the mean image's 0.087 on "
+             "MNIST bottom halves, docs/tables.md) or by the average of a Metropolis-within-Gibbs chain (Mattei & "
+             "Frellsen 2018; 0.084); known pixels are kept")
+    p.add_argument("--method", choices=("importance", "gibbs"), default="importance",
+                   help="importance: self-normalised importance sampling, --k draws per round; gibbs: the chain, "
+                        "--steps steps (default: importance)")
+    p.add_argument("--k", type=parse_count, default=1000, help="importance samples per round (default: 1000)")
     p.add_argument("--input", type=Path, required=True, help="grey PNG of the model's image size")
     p.add_argument("--mask", type=Path, required=True, help="PNG of the same size: white = missing, black = known")
-    p.add_argument("--steps", type=parse_count, default=500, help="chain steps, the first fifth burn-in (default: 500)")
+    p.add_argument("--steps", type=parse_count, default=500,
+                   help="steps of --method gibbs, the first fifth burn-in (default: 500)")
     p.add_argument("--out", type=Path, required=True, help="PNG to write")
 
     p = verb("denoise", run_denoise, "a clean estimate of a damaged image: E_{q(z|y)}[E p(x|z)]")
