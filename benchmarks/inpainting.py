@@ -27,7 +27,7 @@ def main():
     parser.add_argument("run", type=Path)
     parser.add_argument("--n", type=int, default=1000, help="test digits (default: 1000)")
     parser.add_argument("--k", type=int, default=1000, help="importance samples per digit (default: 1000)")
-    parser.add_argument("--knn-train", type=int, default=10000, help="training digits KNNImputer searches (default: 10000)")
+    parser.add_argument("--knn-train", type=int, default=50000, help="training digits KNNImputer searches (default: all 50 000)")
     args = parser.parse_args()
     torch.manual_seed(0)
     model = aevb.load(args.run).eval()

@@ -1,6 +1,9 @@
 """Tables: the column types, missing cells, log p(x_observed) and imputation against exact answers."""
 
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -202,3 +205,31 @@ def test_an_unseen_level_or_another_table_is_refused_when_scoring():
         est.score_samples(frame.assign(colour=["purple"] + list(frame["colour"][1:])))
     with pytest.raises(ValueError, match="infinity"):                     # scikit-learn's own sentence
         est.score_samples(np.full((2, 5), np.inf))
+
+
+def test_a_csv_with_text_and_empty_cells_trains_scores_and_imputes_from_the_command_line(tmp_path):
+    frame, _ = mixed_table(200)
+    frame["colour"] = frame["colour"].replace({"red": "red, dark"})             # a label that needs quoting
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+
+    def aevb_cli(*args):
+        result = subprocess.run([sys.executable, "-m", "aevb", *map(str, args)], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    printed = aevb_cli("train", "--data", tmp_path / "shop.csv", "--epochs", 3, "--hidden", 16, "--latent-dim", 2,
+                       "--quiet", "--out", tmp_path / "run")
+    assert printed == ""
+    assert [c["type"] for c in json.loads((tmp_path / "run" / "config.json").read_text())["model"]["columns"]] == \
+        ["real", "positive", "count", "binary", "categorical"]
+    aevb_cli("impute", tmp_path / "run", "--data", tmp_path / "shop.csv", "--out", tmp_path / "filled.csv", "--k", 50)
+    aevb_cli("score", tmp_path / "run", "--data", tmp_path / "shop.csv", "--out", tmp_path / "scores.csv", "--k", 50)
+    read = pd.read_csv(tmp_path / "shop.csv", dtype=str, keep_default_na=False)
+    filled = pd.read_csv(tmp_path / "filled.csv", dtype=str, keep_default_na=False)
+    assert list(filled.columns) == list(read.columns) and len(filled) == len(read)
+    observed = read != ""
+    assert (filled[observed] == read[observed])[observed].all().all()             # written as read, to the digit
+    assert (filled != "").all().all() and set(filled["colour"]) <= {"blue", "green", "red, dark"}
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores["row"]) == list(range(len(read))) and np.isfinite(scores["log_likelihood"]).all()

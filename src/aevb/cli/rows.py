@@ -53,8 +53,8 @@ def run_impute(args) -> int:
     filled = impute(model, table.rows, args.k, seed=EVALUATION_SEED).cpu().numpy()               # [N, D]
     specs = model.config.columns
     names = table.columns or ([spec["name"] for spec in specs] if specs else [f"x{d}" for d in range(filled.shape[1])])
-    if table.frame is not None and args.out.suffix.lower() == ".csv":
-        write_rows(args.out, names, _filled_cells(table.frame, filled, specs))
+    if table.text is not None and args.out.suffix.lower() == ".csv":
+        write_rows(args.out, names, _filled_cells(table, filled, specs))
     else:
         write_rows(args.out, names, filled)
     holes = int(torch.isnan(table.rows).sum())
@@ -63,15 +63,13 @@ def run_impute(args) -> int:
     return 0
 
 
-def _filled_cells(frame, filled, specs) -> np.ndarray:
-    """The CSV's cells as read (numbers as their shortest exact text), its empty cells from `filled` [N, D]
-    (levels as labels): an object array [N, D]."""
+def _filled_cells(table, filled, specs) -> np.ndarray:
+    """The CSV's cells as read, its missing ones from `filled` [N, D] (levels as labels): an object array [N, D]."""
     from ..datasets.tables import decode  # pandas, only for tables
 
     imputed = decode(filled, specs).to_numpy(dtype=object) if specs else filled.astype(object)
-    cells = frame.to_numpy(dtype=object).copy()
-    missing = frame.isna().to_numpy()
-    cells[~missing] = [repr(v) if isinstance(v, float) else v for v in cells[~missing]]
+    cells = table.text.copy()
+    missing = torch.isnan(table.rows).numpy()
     cells[missing] = [f"{v:.9g}" if isinstance(v, float) else v for v in imputed[missing]]
     return cells
 

@@ -29,12 +29,14 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 class Table(NamedTuple):
     """The rows of a data file in its order: float32 [N, D], the column names (a CSV header) or None, the
-    image shape (H, W) or None, and for a CSV file the table as read (text kept, for a model's levels)."""
+    image shape (H, W) or None, and for a CSV file the table as read (text kept, for a model's levels) and
+    its cells' text [N, D] (what `aevb impute` writes back unchanged)."""
 
     rows: torch.Tensor
     columns: list[str] | None
     image_shape: tuple[int, int] | None
     frame: pd.DataFrame | None = None
+    text: np.ndarray | None = None
 
 
 def _split_dataset(name: str, table: Table, source: str) -> Dataset:
@@ -126,7 +128,7 @@ def read_npz(path: Path) -> Table:
 
 def read_csv(path: Path) -> Table:
     """One row per datapoint, with or without a header line (its names are kept). A column of numbers is
-    numeric; a column holding any other text is categorical; a cell that is empty or NA, N/A, NaN, null, None
+    numeric (True/False as 1/0); a column holding any other text is categorical; a cell that is empty or NA, N/A, NaN, null, None
     or ? is missing. `rows` holds the
     numbers, each level's code (levels in sorted order), NaN for a missing cell; `frame` the table itself."""
     _not_empty(path)
@@ -158,10 +160,11 @@ def read_csv(path: Path) -> Table:
         rows = frame.to_numpy(dtype=np.float64)
     else:
         rows = encode(frame, infer_specs(frame), dtype=np.float64)
-    return Table(as_rows(rows, str(path)), header, None, frame)
+    return Table(as_rows(rows, str(path)), header, None, frame, np.array(lines, dtype=object))
 
 
 MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}   # an empty cell, or these words (any case)
+TRUTH_VALUES = {"true": 1.0, "false": 0.0}                        # a column of them is binary
 
 
 def _csv_column(cells: list[str]) -> pd.Series:
@@ -172,6 +175,8 @@ def _csv_column(cells: list[str]) -> pd.Series:
     stripped = [None if cell.strip().lower() in MISSING_CELLS else cell.strip() for cell in cells]
     if all(cell is None or _is_number(cell) for cell in stripped):
         return pd.Series([np.nan if cell is None else float(cell) for cell in stripped], dtype=np.float64)
+    if all(cell is None or cell.lower() in TRUTH_VALUES for cell in stripped):        # True/False: 1/0
+        return pd.Series([np.nan if cell is None else TRUTH_VALUES[cell.lower()] for cell in stripped], dtype=np.float64)
     return pd.Series(stripped, dtype=object)
 
 
