@@ -2,9 +2,10 @@
 
     python benchmarks/mixed_types.py [--seeds 5] [--missing 0.2] [--epochs 300]
 
-The table is scikit-learn's diabetes data unscaled (442 patients): age in years (count), sex (binary),
-the body-mass index as its WHO class (categorical: underweight, normal, overweight, obese), blood
-pressure and six serum measurements (real), and the disease progression a year later (count). A
+The table is scikit-learn's diabetes data unscaled (442 patients): age in years, sex, the body-mass index
+as its WHO class (underweight, normal, overweight, obese), blood pressure, six serum measurements and the
+disease progression a year later; aevb chooses each column's type from its values (printed: whole
+numbers are counts, sex binary, the class categorical, the rest real). A
 fraction of the cells is removed at random (seed s) and filled. Scored: for numbers, the RMSE of the
 filled cells in units of each column's standard deviation; for sex and the BMI class, the fraction
 filled correctly. aevb's VAEImputer takes the DataFrame as it is (a type per column); scikit-learn's
@@ -26,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401 (makes IterativeImputer importable)
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
+from aevb.datasets.tables import infer_specs
 from aevb.sklearn import VAEImputer, VariationalAutoencoder
 
 BMI_CLASSES = ["underweight", "normal", "overweight", "obese"]    # WHO cut-offs 18.5, 25, 30 kg/m²
@@ -49,13 +51,11 @@ def numeric(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sklearn_fill(imputer, holed: pd.DataFrame, standardise: bool) -> pd.DataFrame:
-    values = numeric(holed).to_numpy(dtype=float)
-    mean, std = np.nanmean(values, 0), np.nanstd(values, 0)
+    given = numeric(holed).to_numpy(dtype=float)
+    mean, std = np.nanmean(given, 0), np.nanstd(given, 0)
+    filled = imputer.fit_transform((given - mean) / std if standardise else given)
     if standardise:
-        values = (values - mean) / std
-    filled = imputer.fit_transform(values)
-    if standardise:
-        filled = filled * std + mean
+        filled = np.where(np.isnan(given), filled * std + mean, given)      # observed cells exactly as given
     frame = pd.DataFrame(filled, columns=holed.columns, index=holed.index)
     frame["sex"] = frame["sex"].round().clip(0, 1)
     frame["bmi class"] = pd.Categorical.from_codes(frame["bmi class"].round().clip(0, 3).astype(int), BMI_CLASSES)
@@ -106,7 +106,9 @@ def main():
                      for i, c in enumerate(table.columns) if c in LEVELS}
             results.setdefault(name, []).append((float(np.sqrt(pd.concat(squared).mean())), right["sex"],
                                                  right["bmi class"], seconds))
-    print(f"diabetes as a mixed table (442 rows: 2 counts, 1 binary, 1 categorical, 7 real), {args.missing:.0%} of "
+    types = pd.Series([spec["type"] for spec in infer_specs(table)]).value_counts()
+    print(f"diabetes as a mixed table ({len(table)} rows; {', '.join(f'{n} {t}' for t, n in types.items())}), "
+          f"{args.missing:.0%} of "
           f"cells missing at random, {args.seeds} seeds, mean ± s.e. (CPU: {torch.backends.cpu.get_cpu_capability()}, "
           f"{torch.get_num_threads()} threads)\n")
     print("| method | numbers: RMSE / s.d. | sex: accuracy | BMI class: accuracy | seconds |")
