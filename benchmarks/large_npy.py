@@ -40,7 +40,7 @@ def write_rows(file: Path, size_gib: float, width: int) -> int:
 def train(file: Path, out: Path, limit: int, cache: Path) -> tuple[float, int]:
     """(seconds, peak resident set in bytes) of one `aevb train` in a limited child."""
     command = [sys.executable, "-m", "aevb", "train", "--data", str(file), "--hidden", "64", "--latent-dim", "4",
-               "--likelihood", "gaussian", "--max-samples", "3000", "--eval-every", "1500", "--quiet", "--out", str(out)]
+               "--likelihood", "gaussian", "--gaussian-mean", "linear", "--max-samples", "3000", "--eval-every", "1500", "--quiet", "--out", str(out)]
     pid = os.fork()
     if pid == 0:                                  # the child: limit, then become `aevb train`
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))

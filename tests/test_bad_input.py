@@ -86,7 +86,8 @@ CASES = [
     # training data
     (["train", *TINY[2:], "--data", "{place}/missing.csv"], "missing.csv does not exist"),
     (["train", *TINY[2:], "--data", "nothing.xyz"], "is neither a known data set"),
-    (["train", *TINY[2:], "--data", "{place}/text.csv"], "column 2 is 'Paris', not a number"),
+    (["train", *TINY[2:], "--data", "{place}/text.csv", "--column-type", "city=real"],
+     "'city' is categorical and cannot be made real from the command line"),
     (["train", *TINY[2:], "--data", "{place}/ragged.csv"], "data row 2 has 2 columns, the first has 3"),
     (["train", *TINY[2:], "--data", "{place}/empty.csv"], "empty.csv is empty"),
     (["train", *TINY[2:], "--data", "{place}/corrupt.npy"], "corrupt.npy is not a .npy array"),

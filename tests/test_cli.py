@@ -86,7 +86,8 @@ def test_train_on_a_user_file_with_a_sample_budget(tmp_path):
     aevb("train", "--data", tmp_path / "points.npy", "--binarize", "none", "--hidden", "none", "--latent-dim", "2",
          "--max-samples", "2e3", "--quiet", "--out", tmp_path / "run")
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["model"]["likelihood"] == "gaussian" and config["model"]["hidden"] == []
+    assert config["model"]["likelihood"] == "columns" and config["model"]["hidden"] == []      # a table of numbers
+    assert [c["type"] for c in config["model"]["columns"]] == ["real"] * 3
     seen = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])["samples_seen"]
     assert 2000 <= seen < 2000 + 100      # training stops at the first minibatch boundary past the budget
     result = aevb("sample", tmp_path / "run", "--out", tmp_path / "s.png", check=False)

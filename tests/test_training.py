@@ -123,7 +123,7 @@ def test_errors_come_before_any_file_is_written(digits, tmp_path):
     with pytest.raises(aevb.InputError, match="--resume"):
         run(digits, tmp_path / "run", epochs=1)
     scaled = dataclasses.replace(digits, train=digits.train * 16, test=digits.test * 16)
-    model = aevb.VAE(64, likelihood="gaussian", **SMALL)
+    model = aevb.VAE(64, likelihood="gaussian", gaussian_mean="linear", **SMALL)
     with pytest.raises(ValueError, match="--binarize none"):
         aevb.train(model, scaled, aevb.TrainConfig(data="digits"), tmp_path / "scaled", progress=False)
     assert not (tmp_path / "scaled").exists()
