@@ -231,5 +231,8 @@ def test_a_csv_with_text_and_empty_cells_trains_scores_and_imputes_from_the_comm
     observed = read != ""
     assert (filled[observed] == read[observed])[observed].all().all()             # written as read, to the digit
     assert (filled != "").all().all() and set(filled["colour"]) <= {"blue", "green", "red, dark"}
+    aevb_cli("sample", tmp_path / "run", "-n", 20, "--draw", "--out", tmp_path / "drawn.csv")
+    drawn = pd.read_csv(tmp_path / "drawn.csv")
+    assert set(drawn["colour"]) <= {"blue", "green", "red, dark"} and (drawn["visits"] % 1 == 0).all()
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores["row"]) == list(range(len(read))) and np.isfinite(scores["log_likelihood"]).all()

@@ -55,9 +55,15 @@ def feature_columns(run: Path, data_dim: int) -> list[str]:
 def write_data_rows(run: Path, x: torch.Tensor, out: Path) -> None:
     """Rows in data space [N, D] as FILE.csv (headed by the data's column names) or FILE.npy (images keep
     their shape [N, H, W])."""
-    shape = (read_config(run).get("data") or {}).get("image_shape")
+    document = read_config(run)
+    shape = (document.get("data") or {}).get("image_shape")
+    specs = document["model"].get("columns")
     if out.suffix.lower() == ".npy" and shape:
         write_npy(out, x.cpu().numpy().reshape(len(x), *shape))
+    elif specs and out.suffix.lower() == ".csv":                            # a table: levels as their labels
+        from ..datasets.tables import decode  # pandas, only for tables
+
+        write_rows(out, feature_columns(run, x.shape[1]), decode(x.cpu().numpy(), specs).to_numpy(dtype=object))
     else:
         write_rows(out, feature_columns(run, x.shape[1]), x.cpu().numpy())
 
