@@ -13,10 +13,11 @@ import math
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Independent, Normal
+from torch.distributions import Bernoulli, ContinuousBernoulli, Independent, Normal
 
 from ..errors import InputError
 from ..kernels.dense import Dense
+from .discretized_logistic import LEVELS, DiscretizedLogistic
 from .table import TableHead
 
 
@@ -69,6 +70,56 @@ class BernoulliHead(Head):
                 f"{what} has values in [{low:g}, {high:g}], outside [0, 1], which a Bernoulli likelihood "
                 "cannot score: scale the data to [0, 1] or choose --likelihood gaussian"
             )
+
+
+class ContinuousBernoulliHead(Head):
+    """p(x|z) = Π_d CB(x_d; sigmoid(logit_d)), the continuous Bernoulli (Loaiza-Ganem & Cunningham 2019): the
+    Bernoulli's form with the normaliser that makes it a density on [0, 1], for grey intensities."""
+
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
+        super().__init__()
+        self.logits = Dense(in_features, config.data_dim)
+
+    def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The distribution's parameters by name: {"logits": [..., D]}."""
+        return {"logits": self.logits(h)}
+
+    def forward(self, h: torch.Tensor) -> Independent:
+        logits = self.parameters_of(h)["logits"]
+        return Independent(ContinuousBernoulli(logits=logits, validate_args=False), 1, validate_args=False)
+
+    @staticmethod
+    def check_support(x: torch.Tensor, what: str) -> None:
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1:
+            raise InputError(f"{what} has values in [{low:g}, {high:g}], outside [0, 1], where the continuous "
+                             "Bernoulli lives: scale the data to [0, 1] or choose --likelihood gaussian")
+
+
+class DiscretizedLogisticHead(Head):
+    """p(x|z) = Π_d DiscretizedLogistic(x_d; μ_d, s_d) over the 256 levels k/255 of 8-bit pixels, μ and log s
+    output by the network: an exact probability, so −log₂ p(x) / D is bits per dimension."""
+
+    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
+        super().__init__()
+        self.loc = Dense(in_features, config.data_dim)
+        self.log_scale = Dense(in_features, config.data_dim)
+
+    def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The distribution's parameters by name: {"loc": [..., D], "log_scale": [..., D]}."""
+        return {"loc": self.loc(h), "log_scale": self.log_scale(h).clamp(min=-7.0)}   # s ≥ e⁻⁷: finite masses
+
+    def forward(self, h: torch.Tensor) -> Independent:
+        return Independent(DiscretizedLogistic(**self.parameters_of(h)), 1, validate_args=False)
+
+    @staticmethod
+    def check_support(x: torch.Tensor, what: str) -> None:
+        levels = x * (LEVELS - 1)
+        off_grid = float((levels - levels.round()).abs().max()) if x.numel() else 0.0
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1 or off_grid > 1e-3:
+            raise InputError(f"{what} holds values that are not 8-bit levels k/255 in [0, 1] (range [{low:g}, "
+                             f"{high:g}]): give pixels as k/255, or choose --likelihood continuous-bernoulli or gaussian")
 
 
 class NetworkLogVariance(Dense):
@@ -140,4 +191,5 @@ class GaussianHead(Head):
         return None
 
 
-LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead, "columns": TableHead}
+LIKELIHOODS = {"bernoulli": BernoulliHead, "gaussian": GaussianHead, "continuous-bernoulli": ContinuousBernoulliHead,
+               "discretized-logistic": DiscretizedLogisticHead, "columns": TableHead}
