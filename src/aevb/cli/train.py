@@ -22,6 +22,7 @@ from ..io.files import write_bytes_atomic
 from ..io.run_directory import SAMPLES_FILE
 from ..kernels.dense import ACTIVATIONS
 from ..model import VAE, VAEConfig
+from ..model.architectures import ARCHITECTURES
 from ..model.columns import COLUMN_TYPES
 from ..model.likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from ..model.networks import INITIALISATIONS
@@ -62,8 +63,12 @@ def add_parser(verbs) -> None:
                            "draw (default: dynamic for mnist and digits, none otherwise)")
     model = p.add_argument_group("model")
     model.add_argument("--latent-dim", type=int, help="Nz (default: 20)")
+    model.add_argument("--arch", choices=sorted(ARCHITECTURES),
+                       help="mlp: Dense layers of --hidden widths (the paper); conv: 4×4 stride-2 convolutions with "
+                            "--hidden channels, transposed convolutions back, for images (default: mlp)")
     model.add_argument("--hidden", type=parse_hidden,
-                       help="hidden widths of the encoder, mirrored in the decoder: 500, 200,200, or none (default: 500)")
+                       help="hidden widths of the encoder, mirrored in the decoder: 500, 200,200, or none; for --arch "
+                            "conv the channels of each convolution (default: 500; 32,64 for conv)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="(default: tanh)")
     model.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
                        help="p(x|z); columns: a type per column of a table, missing cells allowed (default: columns "
@@ -118,6 +123,7 @@ def add_parser(verbs) -> None:
     p.set_defaults(handler=run_train)
 
 
+CONV_WIDTHS = (32, 64)  # --arch conv's channels when --hidden is not given
 SPEC_ROWS = 100_000    # training rows a table's column types and constants are measured on (shuffled: a sample)
 
 
@@ -176,6 +182,11 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     if "binarize" not in given:
         config = dataclasses.replace(config, binarize=dataset.binarize)
     model_options.setdefault("likelihood", dataset.likelihood)
+    if model_options.get("arch") == "conv":
+        if dataset.image_shape is None:
+            raise InputError(f"--arch conv is for images, and {dataset.name} holds rows of features: use --arch mlp")
+        model_options["image_shape"] = (1, *dataset.image_shape)          # grey images: one channel
+        model_options.setdefault("hidden", CONV_WIDTHS)
     if model_options["likelihood"] == "columns":                          # a table: a type per column
         from ..datasets.tables import as_frame, infer_specs, with_types  # pandas, only for tables
 
@@ -190,8 +201,8 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
         out = Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     torch.manual_seed(config.seed)
     model = VAE(data_dim=dataset.data_dim, **model_options)
-    log(f"model: {dataset.data_dim}-{'-'.join(map(str, model.config.hidden))}-{model.config.latent_dim}, "
-        f"{model.config.activation}, {model.config.likelihood}; run directory {out}")
+    log(f"model: {model.config.arch} {dataset.data_dim}-{'-'.join(map(str, model.config.hidden))}-"
+        f"{model.config.latent_dim}, {model.config.activation}, {model.config.likelihood}; run directory {out}")
     write_samples(out, train(model, dataset, config, out, progress=progress, log=log))
     log(f"done: {out}")
     return 0

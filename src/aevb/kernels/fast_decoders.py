@@ -52,7 +52,7 @@ class BernoulliMLPLogProb:
 
 def log_prob_function(model):
     """The fastest exact (z [S, Nz], x [D]) → log p(x|z) [S] for this model."""
-    fusable = all(ACTIVATIONS[layer.activation].fused for layer in model.decoder)
+    fusable = model.config.arch == "mlp" and all(ACTIVATIONS[layer.activation].fused for layer in model.decoder)
     if model.config.likelihood == "bernoulli" and fusable:
         return BernoulliMLPLogProb(model)
     return lambda z, x: model.decode(z).log_prob(x)

@@ -23,10 +23,11 @@ from .dense import ACTIVATIONS, ONEDNN_BF16, input_gradient, linear, product_dty
 
 def supports(model, objective: str, estimator: str, samples: int, x: torch.Tensor) -> bool:
     """Whether the hand-written pass computes this training bound: estimator B, L = 1, a Bernoulli
-    decoder, Dense layers whose activation has a derivative here, CPU float32 (products in float32, or in
+    decoder, an MLP of Dense layers whose activation has a derivative here, CPU float32 (products in float32, or in
     bfloat16 under autocast on a CPU with native bfloat16 products)."""
     return (objective == "elbo" and estimator == "B" and samples == 1
-            and model.config.likelihood == "bernoulli" and x.device.type == "cpu" and x.dtype == torch.float32
+            and model.config.likelihood == "bernoulli" and model.config.arch == "mlp"
+            and x.device.type == "cpu" and x.dtype == torch.float32
             and (product_dtype(x.device) is None or (product_dtype(x.device) == torch.bfloat16 and ONEDNN_BF16))
             and all(ACTIVATIONS[layer.activation].fused for layer in _layers(model)))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..kernels.dense import ACTIVATIONS
+from .architectures import ARCHITECTURES
 from .columns import COLUMN_TYPES
 from .likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from .networks import INITIALISATIONS
@@ -29,6 +30,9 @@ class VAEConfig:
     fixed_variance:    σ² of every dimension when gaussian_variance == "fixed".
     init:              "default" (PyTorch's) or "paper" (weights ~ N(0, 0.01²), biases 0, the
                        encoder's log-variance head 0).
+    arch:              "mlp" (Dense layers of widths `hidden`) or "conv" (convolutions with `hidden` channels,
+                       for images of `image_shape`; model/architectures.py).
+    image_shape:       (C, H, W) of the images, for arch "conv" (otherwise unused).
     columns:           for likelihood "columns", one spec per column (aevb.model.columns): its name, its
                        type and the constants measured on the training data.
     """
@@ -43,9 +47,12 @@ class VAEConfig:
     fixed_variance: float = 1.0
     init: str = "default"
     columns: tuple[dict, ...] = ()
+    arch: str = "mlp"
+    image_shape: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
         for name in ("data_dim", "latent_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -61,6 +68,7 @@ class VAEConfig:
             ("gaussian_mean", GAUSSIAN_MEANS),
             ("gaussian_variance", GAUSSIAN_VARIANCES),
             ("init", INITIALISATIONS),
+            ("arch", ARCHITECTURES),
         ):
             check_choice(name, getattr(self, name), registry)
         object.__setattr__(self, "columns", tuple(dict(spec) for spec in self.columns))
@@ -69,9 +77,11 @@ class VAEConfig:
                              f"{self.data_dim}: likelihood 'columns' takes one spec per column, other likelihoods none")
         for spec in self.columns:
             check_choice("column type", spec.get("type"), COLUMN_TYPES)
+        ARCHITECTURES[self.arch].check(self)
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "hidden": list(self.hidden), "columns": list(self.columns)}
+        return {**dataclasses.asdict(self), "hidden": list(self.hidden), "columns": list(self.columns),
+                "image_shape": list(self.image_shape)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "VAEConfig":

@@ -16,9 +16,14 @@ from torch import nn
 from torch.distributions import Bernoulli, ContinuousBernoulli, Independent, Normal
 
 from ..errors import InputError
-from ..kernels.dense import Dense
+from .architectures import ARCHITECTURES
 from .discretized_logistic import LEVELS, DiscretizedLogistic
 from .table import TableHead
+
+
+def data_layer(in_features: int, config) -> nn.Module:
+    """The decoder's features [..., F] → one parameter per data dimension [..., D], as the architecture maps them."""
+    return ARCHITECTURES[config.arch].data_layer(in_features, config)
 
 
 class Head(nn.Module):
@@ -46,7 +51,7 @@ class BernoulliHead(Head):
 
     def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
-        self.logits = Dense(in_features, config.data_dim)
+        self.logits = data_layer(in_features, config)
 
     def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
         """The distribution's parameters by name: {"logits": [..., D]}."""
@@ -78,7 +83,7 @@ class ContinuousBernoulliHead(Head):
 
     def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
-        self.logits = Dense(in_features, config.data_dim)
+        self.logits = data_layer(in_features, config)
 
     def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
         """The distribution's parameters by name: {"logits": [..., D]}."""
@@ -102,8 +107,8 @@ class DiscretizedLogisticHead(Head):
 
     def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
-        self.loc = Dense(in_features, config.data_dim)
-        self.log_scale = Dense(in_features, config.data_dim)
+        self.loc = data_layer(in_features, config)
+        self.log_scale = data_layer(in_features, config)
 
     def parameters_of(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
         """The distribution's parameters by name: {"loc": [..., D], "log_scale": [..., D]}."""
@@ -122,11 +127,9 @@ class DiscretizedLogisticHead(Head):
                              f"{high:g}]): give pixels as k/255, or choose --likelihood continuous-bernoulli or gaussian")
 
 
-class NetworkLogVariance(Dense):
+def network_log_variance(in_features: int, config) -> nn.Module:
     """log σ²(z) output by the network, one per datapoint and dimension (the paper's Frey Face model)."""
-
-    def __init__(self, in_features: int, config):   # config: the model's VAEConfig
-        super().__init__(in_features, config.data_dim)
+    return data_layer(in_features, config)
 
 
 class LearnedLogVariance(nn.Module):
@@ -151,7 +154,7 @@ class FixedLogVariance(nn.Module):
         return self.log_var
 
 
-GAUSSIAN_VARIANCES = {"network": NetworkLogVariance, "learned": LearnedLogVariance, "fixed": FixedLogVariance}
+GAUSSIAN_VARIANCES = {"network": network_log_variance, "learned": LearnedLogVariance, "fixed": FixedLogVariance}
 GAUSSIAN_MEANS = {"sigmoid": torch.sigmoid, "linear": nn.Identity()}
 
 
@@ -160,7 +163,7 @@ class GaussianHead(Head):
 
     def __init__(self, in_features: int, config):   # config: the model's VAEConfig
         super().__init__()
-        self.loc = Dense(in_features, config.data_dim)
+        self.loc = data_layer(in_features, config)
         self.mean = GAUSSIAN_MEANS[config.gaussian_mean]
         self.log_var = GAUSSIAN_VARIANCES[config.gaussian_variance](in_features, config)
 

@@ -9,9 +9,10 @@ from torch.distributions import Distribution, Independent, Normal
 from ..errors import InputError
 from ..io.checkpoint import save_model
 from ..kernels.dense import Dense
+from .architectures import ARCHITECTURES
 from .config import VAEConfig
 from .likelihoods import LIKELIHOODS
-from .networks import INITIALISATIONS, mlp, out_features
+from .networks import INITIALISATIONS
 
 
 class VAE(nn.Module):
@@ -29,12 +30,12 @@ class VAE(nn.Module):
                                 activation=activation, likelihood=likelihood, **options)
         cfg = self.config
         input_width = LIKELIHOODS[cfg.likelihood].input_width(cfg)        # D, or a table's inputs and mask
-        self.encoder = mlp(input_width, cfg.hidden, cfg.activation)
+        architecture = ARCHITECTURES[cfg.arch]
+        self.encoder, encoder_features = architecture.encoder(input_width, cfg)
         # One linear map gives both heads: [..., 2 Nz] = [μ | log σ²].
-        self.encoder_head = Dense(out_features(input_width, cfg.hidden), 2 * cfg.latent_dim)
-        decoder_widths = tuple(reversed(cfg.hidden))
-        self.decoder = mlp(cfg.latent_dim, decoder_widths, cfg.activation)
-        self.likelihood = LIKELIHOODS[cfg.likelihood](out_features(cfg.latent_dim, decoder_widths), cfg)
+        self.encoder_head = Dense(encoder_features, 2 * cfg.latent_dim)
+        self.decoder, decoder_features = architecture.decoder(cfg)
+        self.likelihood = LIKELIHOODS[cfg.likelihood](decoder_features, cfg)
         self.register_buffer("prior_loc", torch.zeros(cfg.latent_dim), persistent=False)
         self.register_buffer("prior_scale", torch.ones(cfg.latent_dim), persistent=False)
         INITIALISATIONS[cfg.init](self)

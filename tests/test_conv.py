@@ -1,0 +1,67 @@
+"""The convolutional architecture: shapes for each image size it serves, the same bound as the layers
+compute by hand, refusals in one sentence, and a run that resumes bit for bit."""
+
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import aevb
+from aevb.errors import InputError
+
+
+@pytest.mark.parametrize("shape, hidden", [((1, 8, 8), (16, 32)), ((1, 28, 28), (32, 64)), ((3, 32, 32), (32, 64, 128)),
+                                           ((1, 28, 20), (32, 64))])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian", "continuous-bernoulli", "discretized-logistic"])
+def test_conv_shapes_for_each_image_size_and_likelihood(shape, hidden, likelihood):
+    data_dim = math.prod(shape)
+    model = aevb.VAE(data_dim, 5, hidden=hidden, arch="conv", image_shape=shape, likelihood=likelihood)
+    x = (torch.rand(6, data_dim) * 255).round() / 255
+    q_z = model.encode(x)
+    assert q_z.batch_shape == (6,) and q_z.event_shape == (5,)
+    p_x = model.decode(q_z.rsample((3,)))                                          # z [3, 6, 5]
+    assert p_x.batch_shape == (3, 6) and p_x.event_shape == (data_dim,)
+    assert aevb.elbo(model, x.round() if likelihood == "bernoulli" else x).shape == (6,)
+    assert model.sample(2).shape == (2, data_dim)
+
+
+def test_the_conv_decoder_is_the_layers_applied_by_hand():
+    """z → Dense → [64, 7, 7] → two transposed convolutions → a 1×1 convolution: the logits of p(x|z)."""
+    model = aevb.VAE(784, 3, hidden=(32, 64), arch="conv", image_shape=(1, 28, 28)).double()
+    z = torch.randn(4, 3, dtype=torch.float64)
+    dense = model.decoder.dense
+    h = torch.tanh(z @ dense.weight.T + dense.bias).view(4, 64, 7, 7)
+    first, second = model.decoder.layers.layers[0], model.decoder.layers.layers[2]
+    h = torch.tanh(torch.nn.functional.conv_transpose2d(h, first.weight, first.bias, stride=2, padding=1))
+    h = torch.tanh(torch.nn.functional.conv_transpose2d(h, second.weight, second.bias, stride=2, padding=1))
+    projection = model.likelihood.logits.layers
+    logits = torch.nn.functional.conv2d(h, projection.weight, projection.bias).flatten(1)      # [4, 784]
+    assert torch.allclose(model.decode(z).base_dist.logits, logits, atol=1e-12)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(data_dim=784, image_shape=(1, 28, 27)), r"C·H·W = data_dim=784"),
+    (dict(data_dim=784, image_shape=(1, 28, 28), hidden=(8, 16, 32)), "do not halve 3 times"),
+    (dict(data_dim=784, image_shape=(1, 28, 28), hidden=()), "at least one convolution"),
+    (dict(data_dim=64), r"needs image_shape \(C, H, W\)"),
+])
+def test_a_conv_model_that_cannot_be_built_is_refused_in_one_sentence(options, message):
+    with pytest.raises(InputError, match=message):
+        aevb.VAE(latent_dim=2, arch="conv", **{"hidden": (16,), **options})
+
+
+def test_a_conv_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    data = aevb.datasets.load("digits")
+
+    def model():
+        torch.manual_seed(0)
+        return aevb.VAE(64, 4, hidden=(8, 16), arch="conv", image_shape=(1, 8, 8))
+
+    config = aevb.TrainConfig(data="digits", epochs=2)
+    aevb.train(model(), data, config, tmp_path / "whole", progress=False, log=lambda *a: None)
+    aevb.train(model(), data, aevb.TrainConfig(data="digits", epochs=1), tmp_path / "halves", progress=False,
+               log=lambda *a: None)
+    aevb.resume(tmp_path / "halves", epochs=2, progress=False, log=lambda *a: None)
+    whole, halves = (load_file(tmp_path / run / "model.safetensors") for run in ("whole", "halves"))
+    assert whole.keys() == halves.keys() and all(torch.equal(whole[k], halves[k]) for k in whole)
