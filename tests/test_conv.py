@@ -2,13 +2,22 @@
 compute by hand, refusals in one sentence, and a run that resumes bit for bit."""
 
 import math
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 import aevb
 from aevb.errors import InputError
+
+
+def cli(*args):
+    result = subprocess.run([sys.executable, "-m", "aevb", *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("shape, hidden", [((1, 8, 8), (16, 32)), ((1, 28, 28), (32, 64)), ((3, 32, 32), (32, 64, 128)),
@@ -65,3 +74,50 @@ def test_a_conv_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     aevb.resume(tmp_path / "halves", epochs=2, progress=False, log=lambda *a: None)
     whole, halves = (load_file(tmp_path / run / "model.safetensors") for run in ("whole", "halves"))
     assert whole.keys() == halves.keys() and all(torch.equal(whole[k], halves[k]) for k in whole)
+
+
+def colour_patches(n=40, size=8, seed=0):
+    """[n, size, size, 3] uint8 patches cut from scikit-learn's two sample photographs."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(seed)
+    return np.stack([photo[y:y + size, x:x + size] for photo in (photos[i % 2] for i in range(n))
+                     for y, x in [rng.integers(0, 400, 2)]])
+
+
+def test_a_folder_of_colour_pngs_trains_with_conv_and_every_picture_is_in_colour(tmp_path):
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, patch in enumerate(colour_patches()):
+        Image.fromarray(patch).save(folder / f"{i:02d}.png")
+    data = aevb.datasets.load(folder)
+    assert data.image_shape == (3, 8, 8) and data.data_dim == 192
+    run = tmp_path / "run"
+    cli("train", "--data", folder, "--arch", "conv", "--hidden", "8,16", "--latent-dim", 2, "--epochs", 2,
+        "--quiet", "--out", run)
+    for verb, out in (("reconstruct", "r.png"), ("manifold", "m.png"), ("sample", "s.png")):
+        cli(verb, run, "--out", tmp_path / out)
+    for picture in (run / "samples.png", tmp_path / "r.png", tmp_path / "m.png", tmp_path / "s.png"):
+        pixels = np.asarray(Image.open(picture))
+        assert pixels.ndim == 3 and pixels.shape[2] == 3
+        assert (pixels[..., 0] != pixels[..., 1]).any()                          # not grey in an RGB file
+
+
+@pytest.mark.parametrize("layout", ["channels last", "channels first"])
+def test_an_array_of_colour_images_keeps_its_channels_in_either_layout(layout, tmp_path):
+    patches = colour_patches().astype(np.float32) / 255                         # [N, 8, 8, 3]
+    array = patches if layout == "channels last" else patches.transpose(0, 3, 1, 2)
+    np.save(tmp_path / "p.npy", array)
+    data = aevb.datasets.load(tmp_path / "p.npy")
+    assert data.image_shape == (3, 8, 8)
+    assert "read as [N, H, W, C]" in data.source if layout == "channels last" else "read as [N, C, H, W]" in data.source
+    rows = torch.cat([data.train, data.test])                                   # channels first, flattened
+    expected = torch.from_numpy(patches.transpose(0, 3, 1, 2).reshape(len(patches), -1))
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, expected.tolist()))
+
+
+def test_an_array_whose_channels_cannot_be_told_apart_is_refused(tmp_path):
+    np.save(tmp_path / "p.npy", np.zeros((4, 3, 5, 3), dtype=np.float32))
+    with pytest.raises(InputError, match="say where its channels are"):
+        aevb.datasets.load(tmp_path / "p.npy")

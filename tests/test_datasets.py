@@ -324,10 +324,15 @@ def test_image_folder_in_grey_and_colour(tmp_path):
         write_png(tmp_path / f"{i}.png", (5, 3), value=40 * i)
     write_png(tmp_path / "c.jpg", (5, 3), mode="RGB", value=255)
     (tmp_path / "notes.txt").write_text("ignored")
-    data = datasets.load(tmp_path)
-    assert data.image_shape == (3, 5) and data.data_dim == 15
+    data = datasets.load(tmp_path)                       # one colour image: all of them in colour, channels first
+    assert data.image_shape == (3, 3, 5) and data.data_dim == 45
     assert len(data.train) + len(data.test) == 7
     assert 0 <= data.train.min() and data.train.max() <= 1
+    rows = torch.cat([data.train, data.test]).view(-1, 3, 3, 5)
+    grey = (rows[:, 0] == rows[:, 1]).all(-1).all(-1)
+    assert int(grey.sum()) == 6                          # the grey images repeat their level in R, G and B
+    (tmp_path / "c.jpg").unlink()
+    assert datasets.load(tmp_path).image_shape == (3, 5)    # grey images alone stay grey, [H, W]
 
 
 @pytest.mark.parametrize("make, message", [

@@ -13,11 +13,15 @@ from ..randomness import seeded
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
-    """[n, H, W] intensities → one [rows·(H+p)+p, columns·(W+p)+p] picture with white lines between."""
-    n, height, width = images.shape
+    """[n, H, W] grey or [n, C, H, W] intensities (C = 1 or 3) → one picture with white lines between:
+    [rows·(H+p)+p, columns·(W+p)+p], and a last axis of 3 for colour."""
+    if images.ndim == 4:                                                    # channels first → last
+        images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    n, height, width = images.shape[:3]
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    grid = np.ones((rows * (height + padding) + padding, columns * (width + padding) + padding), dtype=np.float32)
+    grid = np.ones((rows * (height + padding) + padding, columns * (width + padding) + padding, *images.shape[3:]),
+                   dtype=np.float32)
     for i, image in enumerate(images):
         top, left = padding + (i // columns) * (height + padding), padding + (i % columns) * (width + padding)
         grid[top:top + height, left:left + width] = image
@@ -25,13 +29,15 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1)
 
 
 def grid_png(images, columns: int | None = None, scale: int = 2, title: str | None = None) -> bytes:
-    """[n, H, W] images with values in [0, 1] as a grey PNG grid, each pixel `scale`×`scale`, with
-    `title` (what the picture shows, what its rows and columns are) in a white band above it."""
+    """[n, H, W] grey or [n, C, H, W] images with values in [0, 1] as a PNG grid (RGB for colour), each
+    pixel `scale`×`scale`, with `title` (what the picture shows, what its rows and columns are) in a white
+    band above it."""
     from PIL import Image
 
     images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
-    grid = np.kron(image_grid(images, columns), np.ones((scale, scale), dtype=np.float32))
-    picture = Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="L")
+    grid = image_grid(images, columns)
+    grid = grid.repeat(scale, 0).repeat(scale, 1)                           # each pixel scale × scale
+    picture = Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="RGB" if grid.ndim == 3 else "L")
     if title:
         picture = _titled(picture, title)
     buffer = io.BytesIO()
@@ -54,10 +60,11 @@ def _titled(picture, title: str, size: int = 11, margin: int = 4):
         line = candidate
     lines.append(line)
     band = len(lines) * (size + 3) + 2 * margin
-    titled = Image.new("L", (width, band + picture.height), 255)
+    white, black = (255, 0) if picture.mode == "L" else ((255, 255, 255), (0, 0, 0))
+    titled = Image.new(picture.mode, (width, band + picture.height), white)
     draw = ImageDraw.Draw(titled)
     for number, text in enumerate(lines):
-        draw.text((margin, margin + number * (size + 3)), text, fill=0, font=font)
+        draw.text((margin, margin + number * (size + 3)), text, fill=black, font=font)
     titled.paste(picture, (0, band))
     return titled
 

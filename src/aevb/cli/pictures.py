@@ -18,27 +18,33 @@ from ..estimators.diagnostics import latent_means
 from ..estimators.imputation import impute
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic, write_npy, write_rows
-from ..io.images import read_grey_image
+from ..io.images import read_image
 from ..io.run_directory import EVALUATION_SEED, METRICS_FILE, read_metrics
 from ..model import load
 from .arguments import DATA_DIR_HELP, parse_count, parse_seed
 
 
-def image_shape(run: Path, hint: str = "") -> tuple[int, int]:
+def image_shape(run: Path, hint: str = "") -> tuple[int, ...]:
+    """RUN's image shape: (H, W) for grey images, (C, H, W) for images with channels."""
     shape = (read_config(run).get("data") or {}).get("image_shape")
-    if shape is None or len(shape) != 2:
+    if shape is None or len(shape) not in (2, 3):
         raise InputError(f"{run} records no image shape (its data are not images), so there is no picture to draw"
                          + (f": {hint}" if hint else ""))
     return tuple(shape)
 
 
-def read_png(path: Path, shape: tuple[int, int]) -> torch.Tensor:
-    """A PNG as grey intensities in [0, 1], checked to be of the model's image size: [H·W]."""
-    grey = read_grey_image(path)
-    if grey.shape != shape:
-        raise InputError(f"{path} is {grey.shape[1]}×{grey.shape[0]} pixels; this model draws "
-                         f"{shape[1]}×{shape[0]} images (width×height): resize it")
-    return torch.from_numpy(grey).flatten()
+def read_png(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
+    """A PNG as intensities in [0, 1], grey or in the model's channels, checked to be of the model's image
+    size: [D]."""
+    image = read_image(path)                                                 # [H, W] or [3, H, W]
+    if len(shape) == 2 or shape[0] == 1:
+        image = image.mean(0) if image.ndim == 3 else image                  # a colour picture for a grey model
+    elif image.ndim == 2:
+        image = np.broadcast_to(image, (shape[0], *image.shape))             # a grey picture for a colour model
+    if image.shape[-2:] != tuple(shape[-2:]):
+        raise InputError(f"{path} is {image.shape[-1]}×{image.shape[-2]} pixels; this model draws "
+                         f"{shape[-1]}×{shape[-2]} images (width×height): resize it")
+    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).flatten()
 
 
 def write_images(images: torch.Tensor, shape, path: Path, title: str | None = None, columns: int | None = None) -> None:
@@ -207,11 +213,12 @@ def run_denoise(args) -> int:
 
 def run_upscale(args) -> int:
     model, shape = load(args.run), image_shape(args.run)
-    if shape[0] % args.factor or shape[1] % args.factor:
-        divisors = [f for f in range(2, min(shape) + 1) if shape[0] % f == 0 and shape[1] % f == 0]
-        raise InputError(f"--factor {args.factor} does not divide this model's {shape[1]}×{shape[0]} images "
+    height, width = shape[-2:]
+    if height % args.factor or width % args.factor:
+        divisors = [f for f in range(2, min(height, width) + 1) if height % f == 0 and width % f == 0]
+        raise InputError(f"--factor {args.factor} does not divide this model's {width}×{height} images "
                          f"(width×height) into whole blocks; choose one of {divisors}")
-    small = (shape[0] // args.factor, shape[1] // args.factor)
+    small = (*shape[:-2], height // args.factor, width // args.factor)
     y = read_png(args.input, small)
     write_images(upscale(model, y[None], shape, args.factor), shape, args.out)
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import DataNotFound, InputError
-from ..io.images import read_grey_image
+from ..io.images import read_image
 from .dataset import MAPPED_BYTES, Dataset, as_rows, likelihood_for, shuffled_split, split_order
 from .decoded_cache import shuffled_copies
 
@@ -29,12 +29,13 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 class Table(NamedTuple):
     """The rows of a data file in its order: float32 [N, D], the column names (a CSV header) or None, the
-    image shape (H, W) or None, and for a CSV file the table as read (text kept, for a model's levels) and
+    image shape (H, W) or (C, H, W) or None, the layout of an array of images in words, and for a CSV file the table as read (text kept, for a model's levels) and
     its cells' text [N, D] (what `aevb impute` writes back unchanged)."""
 
     rows: torch.Tensor
     columns: list[str] | None
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
+    layout: str = ""
     frame: pd.DataFrame | None = None
     text: np.ndarray | None = None
 
@@ -61,8 +62,26 @@ def _dataset(name: str, train: torch.Tensor, valid, test: torch.Tensor, image_sh
 
 
 def _image_shape(array: np.ndarray):
-    """(H, W) for arrays [N, H, W]; None for rows of features."""
-    return tuple(array.shape[1:]) if array.ndim == 3 else None
+    """(H, W) for grey images [N, H, W], (C, H, W) for images with channels first [N, C, H, W]; None for
+    rows of features."""
+    return tuple(array.shape[1:]) if array.ndim in (3, 4) else None
+
+
+CHANNELS = (1, 3)   # grey, RGB
+
+
+def channels_first(array: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+    """Images [N, H, W, C] or [N, C, H, W] (C = 1 or 3) as [N, C, H, W], with the layout inferred, in words;
+    other arrays unchanged (and no words)."""
+    if array.ndim != 4:
+        return array, ""
+    last, second = array.shape[3] in CHANNELS, array.shape[1] in CHANNELS
+    if last and not second:
+        return np.ascontiguousarray(np.moveaxis(array, 3, 1)), f" (images {list(array.shape)} read as [N, H, W, C])"
+    if second and not last:
+        return array, f" (images {list(array.shape)} read as [N, C, H, W])"
+    raise InputError(f"{what} has shape {list(array.shape)}: say where its channels are by saving it as [N, H, W, C] "
+                     f"or [N, C, H, W] with C one of {list(CHANNELS)} and H, W larger")
 
 
 def _not_empty(path: Path) -> None:
@@ -80,12 +99,15 @@ def read_npy(path: Path) -> Table:
         raise InputError(f"{path} is not a .npy array ({error}); write it with numpy.save") from None
     if not isinstance(array, np.ndarray):
         raise InputError(f"{path} is a .npz archive, not a .npy array: name it .npz")
-    return Table(as_rows(array, str(path)), None, _image_shape(array))
+    array, layout = channels_first(array, str(path))
+    return Table(as_rows(array, str(path)), None, _image_shape(array), layout)
 
 
 def load_npy(path: Path) -> Dataset:
     table = read_npy(path)
-    return _mapped_split_dataset(path, table) if _is_large(path) else _split_dataset(path.stem, table, str(path))
+    if _is_large(path):
+        return _mapped_split_dataset(path, table)
+    return _split_dataset(path.stem, table, str(path) + table.layout)
 
 
 def _is_large(path: Path) -> bool:
@@ -106,11 +128,14 @@ def load_npz(path: Path) -> Dataset:
     """Arrays named train and test (and optionally valid), or a single array to be split."""
     arrays = _npz_arrays(path)
     if "train" in arrays and "test" in arrays:
-        rows = {key: as_rows(arrays[key], f"{path}[{key}]") for key in ("train", "valid", "test") if key in arrays}
-        return _dataset(path.stem, rows["train"], rows.get("valid"), rows["test"], _image_shape(arrays["train"]),
-                        str(path))
+        images = {key: channels_first(arrays[key], f"{path}[{key}]") for key in ("train", "valid", "test")
+                  if key in arrays}
+        rows = {key: as_rows(array, f"{path}[{key}]") for key, (array, _) in images.items()}
+        return _dataset(path.stem, rows["train"], rows.get("valid"), rows["test"], _image_shape(images["train"][0]),
+                        str(path) + images["train"][1])
     if len(arrays) == 1:
-        return _split_dataset(path.stem, read_npz(path), str(path))
+        table = read_npz(path)
+        return _split_dataset(path.stem, table, str(path) + table.layout)
     raise InputError(f"{path} holds arrays {sorted(arrays)}: name them train and test (and valid), "
                      "or save a single array")
 
@@ -123,7 +148,8 @@ def read_npz(path: Path) -> Table:
         raise InputError(f"{path} holds the arrays {sorted(arrays)}, so its rows have no one order: save the one "
                          "to use alone with numpy.save")
     (array,) = arrays.values()
-    return Table(as_rows(array, str(path)), None, _image_shape(array))
+    array, layout = channels_first(array, str(path))
+    return Table(as_rows(array, str(path)), None, _image_shape(array), layout)
 
 
 def read_csv(path: Path) -> Table:
@@ -160,7 +186,7 @@ def read_csv(path: Path) -> Table:
         rows = frame.to_numpy(dtype=np.float64)
     else:
         rows = encode(frame, infer_specs(frame), dtype=np.float64)
-    return Table(as_rows(rows, str(path)), header, None, frame, np.array(lines, dtype=object))
+    return Table(as_rows(rows, str(path)), header, None, "", frame, np.array(lines, dtype=object))
 
 
 MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}   # an empty cell, or these words (any case)
@@ -201,18 +227,19 @@ def _is_number(cell: str) -> bool:
 
 
 def read_image_folder(path: Path) -> Table:
-    """Every PNG/JPEG in the folder (sorted by name), converted to grey, intensities /255; all one size."""
+    """Every PNG/JPEG in the folder (sorted by name), intensities /255, all one size: grey images as
+    [H, W], and all of them in colour, channels first [3, H, W], as soon as one of them has colour."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 2:
         raise InputError(f"{path} holds {len(files)} PNG/JPEG images; a data set needs at least 2")
-    images = []
-    for file in files:
-        grey = read_grey_image(file)
-        if images and grey.shape != images[0].shape:
-            raise InputError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[1]}×"
-                             f"{images[0].shape[0]} but {file.name} is {grey.shape[1]}×{grey.shape[0]} "
+    images = [read_image(file) for file in files]
+    colour = any(image.ndim == 3 for image in images)
+    images = [np.broadcast_to(image, (3, *image.shape)) if colour and image.ndim == 2 else image for image in images]
+    for file, image in zip(files, images):
+        if image.shape[-2:] != images[0].shape[-2:]:
+            raise InputError(f"images in {path} differ in size: {files[0].name} is {images[0].shape[-1]}×"
+                             f"{images[0].shape[-2]} but {file.name} is {image.shape[-1]}×{image.shape[-2]} "
                              "(width×height); resize them to one size")
-        images.append(grey)
     array = np.stack(images)
     return Table(as_rows(array, str(path)), None, _image_shape(array))
 

@@ -20,3 +20,20 @@ def read_grey_image(path: Path) -> np.ndarray:
         raise InputError(f"{path} does not exist") from None
     except (UnidentifiedImageError, OSError) as error:
         raise InputError(f"{path} is not a readable image ({error})") from None
+
+
+def read_image(path: Path) -> np.ndarray:
+    """A PNG or JPEG file as intensities in [0, 1] (8-bit levels /255): grey float32 [H, W], or colour
+    float32 [3, H, W] (channels first; an alpha channel is dropped)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0                 # [H, W, 3]
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputError(f"{path} is not a readable image ({error})") from None
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        return rgb[..., 0]                                                                 # grey, whatever the mode
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
