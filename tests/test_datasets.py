@@ -402,3 +402,14 @@ def test_binarisation_modes():
     prepared = static.prepare(x, seed=1)
     assert torch.equal(static.per_batch(prepared), prepared)
     assert torch.equal(BINARIZATIONS["none"].fixed(x, seed=0), x)
+
+
+def test_patches_are_colour_8_bit_levels_from_disjoint_regions_the_same_every_time():
+    data = datasets.load("patches")
+    assert data.image_shape == (3, 32, 32) and data.train.shape == (10_000, 3072) and data.test.shape == (1_000, 3072)
+    assert data.likelihood == "discretized-logistic" and "patches" in datasets.NAMED_DATASETS
+    levels = data.train[:500] * 255
+    assert torch.equal(levels, levels.round())                                  # k/255, what the likelihood scores
+    assert torch.equal(datasets.load("patches").test, data.test)                # a fixed seed
+    train, test = {tuple(r) for r in data.train[:, :64].tolist()}, {tuple(r) for r in data.test[:, :64].tolist()}
+    assert not train & test                                                     # no test patch repeats a training one

@@ -1,4 +1,4 @@
-"""Data sets by name or path: `load("mnist")`, `load("frey")`, `load("digits")`, `load("x.npy")`,
+"""Data sets by name or path: `load("mnist")`, `load("frey")`, `load("digits")`, `load("patches")`, `load("x.npy")`,
 `load("x.npz")`, `load("x.csv")`, `load("folder/")` (PNG/JPEG images).
 
 Every loader returns a `Dataset`: train / validation / test arrays [N, D], the image shape for
@@ -16,9 +16,10 @@ from .dataset import Dataset
 from .digits import load_digits
 from .frey import load_frey
 from .mnist import load_mnist
+from .patches import load_patches
 from .user_files import FILE_LOADERS, load_image_folder
 
-NAMED_DATASETS = {"mnist": load_mnist, "frey": load_frey, "digits": load_digits}
+NAMED_DATASETS = {"mnist": load_mnist, "frey": load_frey, "digits": load_digits, "patches": load_patches}
 
 
 def load(name_or_path, data_dir=None, download: bool = True, log=print) -> Dataset:
