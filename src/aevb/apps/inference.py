@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
+from ..io.images import channels_first_shape
 from ..objectives import log_joint
 
 
@@ -67,21 +68,18 @@ def denoise(model, y: torch.Tensor, draws: int = 64) -> torch.Tensor:
 def downsample(x: torch.Tensor, image_shape: tuple[int, ...], factor: int) -> torch.Tensor:
     """A x: the mean of each factor×factor block of images x [B, C·H·W] (image_shape (H, W) or (C, H, W))
     → [B, C·(H/f)·(W/f)]."""
-    channels, height, width = _channels_first(image_shape)
+    channels, height, width = channels_first_shape(image_shape)
     if height % factor or width % factor:
         raise InputError(f"images of {height}×{width} do not divide into {factor}×{factor} blocks")
     return F.avg_pool2d(x.view(-1, channels, height, width), factor).flatten(1)
 
-
-def _channels_first(image_shape: tuple[int, ...]) -> tuple[int, int, int]:
-    return (1, *image_shape) if len(image_shape) == 2 else tuple(image_shape)
 
 
 def upscale(model, y: torch.Tensor, image_shape: tuple[int, ...], factor: int, noise_std: float = 0.05,
             steps: int = 300, lr: float = 0.05) -> torch.Tensor:
     """High-resolution images [B, C·H·W] whose downsampling matches y [B, C·(H/f)·(W/f)], as the decoder
     mean at the latent MAP point of log p(z) + log N(y; A E[x|z], σ²)."""
-    channels, height, width = _channels_first(image_shape)
+    channels, height, width = channels_first_shape(image_shape)
     guess = F.interpolate(y.view(-1, channels, height // factor, width // factor), scale_factor=factor).flatten(1)
     with torch.no_grad():
         z = model.encode(guess.clamp(0, 1)).mean.clone()

@@ -19,6 +19,7 @@ from ..datasets.binarization import BINARIZATIONS
 from ..errors import InputError
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic
+from ..io.images import channels_first_shape
 from ..io.run_directory import SAMPLES_FILE
 from ..kernels.dense import ACTIVATIONS
 from ..model import VAE, VAEConfig
@@ -185,8 +186,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     if model_options.get("arch") == "conv":
         if dataset.image_shape is None:
             raise InputError(f"--arch conv is for images, and {dataset.name} holds rows of features: use --arch mlp")
-        shape = dataset.image_shape
-        model_options["image_shape"] = (1, *shape) if len(shape) == 2 else shape   # (C, H, W); grey: one channel
+        model_options["image_shape"] = channels_first_shape(dataset.image_shape)   # (C, H, W); grey: one channel
         model_options.setdefault("hidden", CONV_WIDTHS)
     if model_options["likelihood"] == "columns":                          # a table: a type per column
         from ..datasets.tables import as_frame, infer_specs, with_types  # pandas, only for tables

@@ -37,3 +37,8 @@ def read_image(path: Path) -> np.ndarray:
     if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
         return rgb[..., 0]                                                                 # grey, whatever the mode
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+
+def channels_first_shape(image_shape) -> tuple[int, int, int]:
+    """(C, H, W) of a run's image shape: (H, W) is a grey image, (1, H, W)."""
+    return (1, *image_shape) if len(image_shape) == 2 else tuple(image_shape)
