@@ -413,3 +413,14 @@ def test_patches_are_colour_8_bit_levels_from_disjoint_regions_the_same_every_ti
     assert torch.equal(datasets.load("patches").test, data.test)                # a fixed seed
     train, test = {tuple(r) for r in data.train[:, :64].tolist()}, {tuple(r) for r in data.test[:, :64].tolist()}
     assert not train & test                                                     # no test patch repeats a training one
+
+
+def test_the_fixed_binarisation_leaves_a_missing_pixel_missing_and_draws_the_others_as_without_it():
+    x = torch.rand(4, 10, generator=torch.Generator().manual_seed(0))
+    holed = x.clone()
+    holed[0, 3] = holed[2, 7] = float("nan")
+    drawn = fixed_draw(holed, seed=5)
+    missing = torch.isnan(holed)
+    assert torch.equal(torch.isnan(drawn), missing)                     # `aevb impute` still sees what to fill
+    assert torch.equal(drawn[~missing], fixed_draw(torch.nan_to_num(holed), seed=5)[~missing])
+    assert set(drawn[~missing].tolist()) <= {0.0, 1.0}

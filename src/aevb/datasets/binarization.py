@@ -24,8 +24,13 @@ def bernoulli_draw(x: torch.Tensor, generator: torch.Generator | None = None) ->
 
 
 def fixed_draw(x: torch.Tensor, seed: int) -> torch.Tensor:
-    """One Bernoulli draw per pixel from a generator seeded with `seed`: the same bits every time."""
-    return bernoulli_draw(x, torch.Generator(device=x.device).manual_seed(seed))
+    """One Bernoulli draw per pixel from a generator seeded with `seed`: the same bits every time. A missing
+    pixel (NaN, to be filled) stays missing."""
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    missing = torch.isnan(x)
+    if not bool(missing.any()):
+        return bernoulli_draw(x, generator)
+    return torch.where(missing, x, bernoulli_draw(torch.nan_to_num(x), generator))
 
 
 class NoBinarization:
