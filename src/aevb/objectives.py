@@ -39,36 +39,40 @@ def reparameterised_draws(q_z: Distribution, count: int, noise: torch.Tensor | N
 
 
 def elbo(model, x: torch.Tensor, samples: int = 1, kl: str = "analytic", beta: float = 1.0,
-         noise: torch.Tensor | None = None) -> torch.Tensor:
+         noise: torch.Tensor | None = None, check: bool = True) -> torch.Tensor:
     """SGVB estimate of L(θ, φ; x) in nats per datapoint, x [B, D] → [B].
 
     kl="analytic" is estimator B, kl="mc" estimator A (docs/maths.md §4); `samples` is L; `beta` weighs the KL
-    term (β-VAE; β = 1 is the bound itself); `noise` optionally gives ε [L, B, Nz].
+    term (β-VAE; β = 1 is the bound itself); `noise` optionally gives ε [L, B, Nz]. `check=False` skips the
+    check of x against the likelihood's support, for data checked once before (the training loop's).
     """
     check_choice("kl", kl, KL_ESTIMATORS)
     if samples < 1:
         raise InputError(f"samples={samples!r} must be a positive integer (L, draws of z per datapoint)")
-    model.likelihood.check_support(x, "x")               # e.g. a Bernoulli likelihood scores only [0, 1]
+    if check:
+        model.likelihood.check_support(x, "x")           # e.g. a Bernoulli likelihood scores only [0, 1]
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, samples, noise)       # [L, B, Nz]
     log_px_given_z = model.decode(z).log_prob(x)         # [L, B]
     return log_px_given_z.mean(0) - beta * KL_ESTIMATORS[kl](q_z, model.prior, z)
 
 
-def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
-    """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (docs/maths.md §6)."""
-    model.likelihood.check_support(x, "x")
+def log_weights(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None, check: bool = True) -> torch.Tensor:
+    """log w_j = log p(x, z_j) − log q(z_j|x) for k reparameterised draws z_j ~ q(z|x): [k, B] (docs/maths.md §6).
+    `check=False` skips the check of x against the likelihood's support (data checked before)."""
+    if check:
+        model.likelihood.check_support(x, "x")
     q_z = model.encode(x)
     z = reparameterised_draws(q_z, k, noise)                                # [k, B, Nz]
     return model.decode(z).log_prob(x) + model.prior.log_prob(z) - q_z.log_prob(z)
 
 
-def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None) -> torch.Tensor:
+def iwae_bound(model, x: torch.Tensor, k: int, noise: torch.Tensor | None = None, check: bool = True) -> torch.Tensor:
     """L_k(x) = log (1/k) Σ_j w_j for one draw of k samples, differentiable (Burda et al. 2016): [B].
     L_1 is the ELBO (estimator A); L_k rises towards log p(x) as k grows (docs/maths.md §6)."""
     if k < 1:
         raise InputError(f"k={k!r} must be a positive integer (importance samples per datapoint)")
-    return torch.logsumexp(log_weights(model, x, k, noise), dim=0) - math.log(k)
+    return torch.logsumexp(log_weights(model, x, k, noise, check), dim=0) - math.log(k)
 
 
 def wake_sleep_surrogate(model, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
