@@ -121,3 +121,32 @@ def test_an_array_whose_channels_cannot_be_told_apart_is_refused(tmp_path):
     np.save(tmp_path / "p.npy", np.zeros((4, 3, 5, 3), dtype=np.float32))
     with pytest.raises(InputError, match="say where its channels are"):
         aevb.datasets.load(tmp_path / "p.npy")
+
+
+def test_grey_turns_colour_images_into_the_luma_of_each_pixel_and_every_verb_follows(tmp_path):
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, patch in enumerate(colour_patches()):
+        Image.fromarray(patch).save(folder / f"{i:02d}.png")
+    grey = aevb.datasets.load(folder, grey=True)
+    assert grey.image_shape == (8, 8) and grey.data_dim == 64 and grey.source.endswith("in grey")
+    by_pil = np.stack([np.asarray(Image.open(p).convert("L"), np.float32).ravel() / 255
+                       for p in sorted(folder.glob("*.png"))])                  # [N, 64], PIL's own BT.601
+    rows = torch.cat([grey.train, grey.test]).numpy()                           # the split's order: match by nearest
+    nearest = by_pil[np.abs(rows[:, None] - by_pil[None]).sum(-1).argmin(1)]
+    assert np.abs(rows - nearest).max() <= 1 / 255 + 1e-6                      # PIL rounds in integers
+    assert np.allclose(rows * 255, np.round(rows * 255), atol=1e-4)            # on the 8-bit levels
+    run = tmp_path / "run"
+    cli("train", "--data", folder, "--grey", "--arch", "conv", "--hidden", "8", "--latent-dim", 2, "--epochs", 1,
+        "--quiet", "--out", run)
+    cli("reconstruct", run, "--data", folder, "--out", tmp_path / "r.png")
+    cli("evaluate", run, "--k", 2)
+    for picture in (run / "samples.png", tmp_path / "r.png"):
+        pixels = np.asarray(Image.open(picture).convert("RGB"))
+        assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
+
+
+def test_grey_is_refused_for_rows_that_are_not_images(tmp_path):
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(10, 5)).astype(np.float32))
+    with pytest.raises(InputError, match="--grey is for images"):
+        aevb.datasets.load(tmp_path / "rows.npy", grey=True)

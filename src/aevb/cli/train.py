@@ -62,6 +62,9 @@ def add_parser(verbs) -> None:
     data.add_argument("--binarize", choices=sorted(BINARIZATIONS),
                       help="none; dynamic: a fresh Bernoulli draw each time a datapoint is used; static: one fixed "
                            "draw (default: dynamic for mnist and digits, none otherwise)")
+    data.add_argument("--grey", action="store_true",
+                      help="train on colour images turned grey (BT.601 luma, on the 8-bit levels); colour images "
+                           "keep their colour by default")
     model = p.add_argument_group("model")
     model.add_argument("--latent-dim", type=int, help="Nz (default: 20)")
     model.add_argument("--arch", choices=sorted(ARCHITECTURES),
@@ -178,7 +181,7 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     if "max_samples" in given and "epochs" not in given:
         given["epochs"] = None   # the budget given replaces the default one
     config = TrainConfig(**given)
-    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log)
+    dataset = datasets.load(config.data, data_dir=config.data_dir, log=log, grey=config.grey)
     log(f"data: {dataset.name}, {len(dataset.train):,} train / {len(dataset.test):,} test, from {dataset.source}")
     if "binarize" not in given:
         config = dataclasses.replace(config, binarize=dataset.binarize)

@@ -22,12 +22,18 @@ from .user_files import FILE_LOADERS, load_image_folder
 NAMED_DATASETS = {"mnist": load_mnist, "frey": load_frey, "digits": load_digits, "patches": load_patches}
 
 
-def load(name_or_path, data_dir=None, download: bool = True, log=print) -> Dataset:
+def load(name_or_path, data_dir=None, download: bool = True, log=print, grey: bool = False) -> Dataset:
     """A data set by registered name, a data file by its suffix, or a folder of images.
 
     data_dir: where to look for MNIST and Frey Face files first (else $AEVB_DATA, then the cache);
-    download: whether MNIST and Frey Face may be downloaded into the cache when found nowhere.
+    download: whether MNIST and Frey Face may be downloaded into the cache when found nowhere;
+    grey: colour images turned grey (`Dataset.as_grey`).
     """
+    dataset = _load(name_or_path, data_dir, download, log)
+    return dataset.as_grey() if grey else dataset
+
+
+def _load(name_or_path, data_dir, download: bool, log) -> Dataset:
     name = str(name_or_path)
     if name in NAMED_DATASETS:
         return replace(NAMED_DATASETS[name](data_dir=data_dir, download=download, log=log), locator=name)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..io.images import grey_rows
 
 CHECKED_ROWS = 65_536                            # rows checked at a time (a chunk of a file larger than memory)
 MAPPED_BYTES = 2**30                             # .npy files larger than this are memory-mapped, not read in
@@ -52,6 +53,20 @@ class Dataset:
             raise InputError(f"n_train={n} is outside [2, {len(self.train)}], the training rows of {self.name}")
         labels = {**self.labels, **({"train": self.labels["train"][:n]} if "train" in self.labels else {})}
         return replace(self, train=self.train[:n], labels=labels, source=f"{self.source}; first {n} training rows")
+
+    def as_grey(self) -> "Dataset":
+        """The same images in grey (BT.601 luma on the 8-bit levels: io.images.grey_rows); grey images as they are."""
+        if self.image_shape is None:
+            raise InputError(f"--grey is for images, and {self.name} holds rows of features: drop --grey")
+        if len(self.image_shape) == 2 or self.image_shape[0] == 1:
+            return self
+
+        def grey(x):
+            return None if x is None else grey_rows(x, self.image_shape)[0]
+
+        _, height, width = self.image_shape
+        return replace(self, train=grey(self.train), valid=grey(self.valid), test=grey(self.test),
+                       image_shape=(height, width), source=f"{self.source}; in grey")
 
     def split(self, name: str) -> torch.Tensor:
         splits = {"train": self.train, "valid": self.valid, "test": self.test}

@@ -10,6 +10,7 @@ import torch
 
 from ..errors import InputError
 from ..io.checkpoint import read_config
+from ..io.images import grey_rows
 from ..io.run_directory import TEST_BINARIZATION_SEED
 from . import load
 from .binarization import BINARIZATIONS
@@ -30,7 +31,8 @@ def reported_split(run: Path, split: str, data: str | None = None, data_dir=None
     if data is None:
         raise InputError(f"{run} does not record its data (it was an array held in memory, or the model was saved "
                          "with model.save): pass --data FILE")
-    dataset = load(data, data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None)
+    dataset = load(data, data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None,
+                   grey=settings.get("grey", False))
     binarize = settings.get("binarize", "none")
     x = BINARIZATIONS[binarize].fixed(dataset.split(split), TEST_BINARIZATION_SEED)
     return ReportedSplit(x, dataset.labels.get(split), dataset.name, binarize)
@@ -43,6 +45,9 @@ def reported_rows(run: Path, data) -> Table:
     document = read_config(run)
     binarize = document.get("train", {}).get("binarize", "none")
     table = read_table(data)
+    if document.get("train", {}).get("grey") and table.image_shape is not None and len(table.image_shape) == 3:
+        rows, image_shape = grey_rows(table.rows, table.image_shape)
+        table = table._replace(rows=rows, image_shape=image_shape)
     specs = document.get("model", {}).get("columns")
     if specs and table.frame is not None:
         from .tables import encode  # pandas, only for tables

@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import InputError
 
-
-def read_grey_image(path: Path) -> np.ndarray:
-    """A PNG or JPEG file as grey intensities in [0, 1] (8-bit levels /255): float32 [H, W]."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise InputError(f"{path} is not a readable image ({error})") from None
+LUMA = (0.299, 0.587, 0.114)   # ITU-R BT.601 weights of R, G, B in grey (as PIL's convert("L"))
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -42,3 +32,12 @@ def read_image(path: Path) -> np.ndarray:
 def channels_first_shape(image_shape) -> tuple[int, int, int]:
     """(C, H, W) of a run's image shape: (H, W) is a grey image, (1, H, W)."""
     return (1, *image_shape) if len(image_shape) == 2 else tuple(image_shape)
+
+
+def grey_rows(rows: torch.Tensor, image_shape) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Colour images [N, 3·H·W] (channels first) as grey ones [N, H·W] with their shape (H, W): the BT.601
+    luma of each pixel, rounded to the nearest 8-bit level k/255 so discretised likelihoods still apply."""
+    _, height, width = image_shape
+    rgb = rows.reshape(len(rows), 3, height * width)                                    # [N, 3, H·W]
+    luma = torch.einsum("c,ncp->np", torch.tensor(LUMA, dtype=rows.dtype), rgb)          # [N, H·W]
+    return torch.round(luma * 255) / 255, (height, width)

@@ -77,6 +77,7 @@ class TrainConfig:
     data: str = "mnist"
     data_dir: str | None = None
     binarize: str = "dynamic"
+    grey: bool = False                  # colour images turned grey (Dataset.as_grey)
     objective: str = "elbo"
     estimator: str = "B"
     samples: int = 1

@@ -203,7 +203,8 @@ def _run_data(run_dir: Path, config: TrainConfig, log) -> datasets.Dataset:
     if config.data is None:
         raise InputError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
                          "from Python (aevb.sklearn.load(RUN).fit) or train a new run on a data file")
-    return datasets.load(config.data, data_dir=config.data_dir, log=log).with_train_rows(config.n_train)
+    return datasets.load(config.data, data_dir=config.data_dir, log=log,
+                         grey=config.grey).with_train_rows(config.n_train)
 
 
 def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state: TrainingState, progress, log,
