@@ -1,16 +1,14 @@
-"""The linear-Gaussian model of docs/maths.md §6 as an aevb.VAE, with its exact answers.
+"""The linear-Gaussian model of docs/maths.md §6 as an aevb.VAE, with its exact answers (aevb.estimators.linear_gaussian).
 
 Decoder p(x|z) = N(Wz + b, diag ψ), prior N(0, I): then p(x) = N(b, WWᵀ + diag ψ) and the posterior
 is N(Σ Wᵀψ⁻¹(x − b), Σ) with Σ = (I + Wᵀψ⁻¹W)⁻¹. Choosing W = ψ^½ U S (U orthonormal columns,
 S diagonal) makes Σ diagonal, so the exact posterior is a member of the recognition family.
 """
 
-import math
-
 import torch
-from torch.distributions import MultivariateNormal
 
 import aevb
+from aevb.estimators.linear_gaussian import decoder_parameters, exact_elbo, exact_log_likelihood  # noqa: F401
 
 
 def linear_gaussian_vae(data_dim=6, latent_dim=2, seed=0):
@@ -32,13 +30,6 @@ def linear_gaussian_vae(data_dim=6, latent_dim=2, seed=0):
     return model
 
 
-def decoder_parameters(model):
-    w = model.likelihood.loc.weight.detach()
-    b = model.likelihood.loc.bias.detach()
-    psi = model.likelihood.log_var.log_var.detach().exp()
-    return w, b, psi
-
-
 def set_encoder_to_exact_posterior(model):
     w, b, psi = decoder_parameters(model)
     nz = w.shape[1]
@@ -52,27 +43,6 @@ def set_encoder_to_exact_posterior(model):
         head.bias[:nz] = -gain @ b
         head.weight[nz:] = 0
         head.bias[nz:] = torch.diagonal(covariance).log()
-
-
-def exact_log_likelihood(model, x):
-    """log p(x) = log N(x; b, WWᵀ + diag ψ): [B]."""
-    w, b, psi = decoder_parameters(model)
-    return MultivariateNormal(b, w @ w.T + torch.diag(psi)).log_prob(x)
-
-
-def exact_elbo(model, x):
-    """L(x) = E_q[log p(x|z)] − KL(q ‖ p) in closed form for the model's current encoder: [B].
-
-    E_q[log N(x; Wz + b, ψ)] = Σ_d −½ log 2πψ_d − ((x_d − (Wm + b)_d)² + Σ_j W_dj² s_j²) / 2ψ_d.
-    """
-    w, b, psi = decoder_parameters(model)
-    m, log_s2 = model.encoder_head(x).chunk(2, dim=-1)   # read off the linear encoder, not model.encode
-    s2 = log_s2.exp()                                                                   # [B, Nz]
-    residual = x - (m @ w.T + b)                                                        # [B, D]
-    expected_log_lik = (-0.5 * torch.log(2 * math.pi * psi)
-                        - (residual ** 2 + s2 @ (w ** 2).T) / (2 * psi)).sum(-1)
-    kl = 0.5 * (m ** 2 + s2 - 1 - log_s2).sum(-1)
-    return expected_log_lik - kl
 
 
 def perturb_encoder(model, scale=0.3, seed=1):

@@ -6,10 +6,17 @@ import math
 
 import pytest
 import torch
-from linear_gaussian import exact_elbo, exact_log_likelihood, linear_gaussian_vae, perturb_encoder
+from linear_gaussian import (
+    exact_elbo,
+    exact_log_likelihood,
+    linear_gaussian_vae,
+    perturb_encoder,
+    set_encoder_to_exact_posterior,
+)
 from torch.distributions import Independent, Normal
 
 import aevb
+from aevb.estimators.linear_gaussian import exact_gap
 from aevb.objectives import analytic_kl, monte_carlo_kl
 
 
@@ -69,6 +76,17 @@ def test_elbo_equals_log_likelihood_when_q_is_the_exact_posterior():
     b = aevb.elbo(model, x.repeat(n, 1), kl="analytic").detach().view(n, 5)
     mean, stderr = mean_and_stderr(b)
     assert torch.all((mean - log_px).abs() < 4 * stderr)
+
+
+def test_the_gap_is_the_kl_from_q_to_the_exact_posterior():
+    model = linear_gaussian_vae()
+    perturb_encoder(model)
+    x = torch.randn(5, 6, dtype=torch.float64) * 2
+    gap = exact_gap(model, x)
+    assert torch.all(gap > 1e-3)
+    assert torch.allclose(exact_elbo(model, x) + gap, exact_log_likelihood(model, x), atol=1e-10)
+    set_encoder_to_exact_posterior(model)
+    assert torch.allclose(exact_gap(model, x), torch.zeros(5, dtype=torch.float64), atol=1e-10)
 
 
 @pytest.mark.parametrize("kl", ["mc", "analytic"])
