@@ -60,6 +60,15 @@ def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):
     assert "ELBO (estimator B, L = 1)" in result.stdout and "pass --k 5000" in result.stdout
 
 
+def test_evaluate_names_posterior_collapse_when_latent_dimensions_are_unused(tmp_path):
+    aevb("train", "--data", "digits", "--hidden", "32", "--latent-dim", 6, "--beta", 20, "--epochs", 3, "--quiet",
+         "--out", tmp_path / "run")
+    result = aevb("evaluate", tmp_path / "run", "--json", tmp_path / "e.json")
+    figures = json.loads((tmp_path / "e.json").read_text())
+    assert figures["active_units"] < 6
+    assert f"posterior collapse: {6 - figures['active_units']} latent dimensions" in result.stdout
+
+
 def test_evaluate_with_importance_sampling(trained, tmp_path):
     result = aevb("evaluate", trained, "--k", 50, "--hmc", 100, "--limit", 40, "--json", tmp_path / "e.json")
     figures = json.loads((tmp_path / "e.json").read_text())

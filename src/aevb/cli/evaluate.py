@@ -89,6 +89,10 @@ def format_report(figures: dict, protocol: dict) -> str:
     else:
         lines.append("  log p(x) not estimated: pass --k 5000 for the standard protocol")
     lines.append(f"  {'active units (Cov_x E[z_u] > 0.01)':<44} {figures['active_units']:>11d} of {figures['latent_dim']}")
+    if figures["active_units"] < figures["latent_dim"]:
+        lines.append(f"  posterior collapse: {figures['latent_dim'] - figures['active_units']} latent dimensions carry "
+                     "no information about x (their q(z|x) is the prior whatever x); with β > 1 lower β, else a "
+                     "smaller --latent-dim loses nothing (docs/guide/05-beta-and-collapse.md)")
     if protocol["likelihood"] == "gaussian":
         lines.append("  Gaussian likelihood: these are log-densities of continuous values, not probabilities of "
                      "discrete pixels; they are not comparable with Bernoulli figures")
