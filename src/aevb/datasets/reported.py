@@ -45,7 +45,7 @@ def reported_rows(run: Path, data) -> Table:
     document = read_config(run)
     binarize = document.get("train", {}).get("binarize", "none")
     table = read_table(data)
-    if document.get("train", {}).get("grey") and table.image_shape is not None and len(table.image_shape) == 3:
+    if document.get("train", {}).get("grey") and table.image_shape is not None:
         rows, image_shape = grey_rows(table.rows, table.image_shape)
         table = table._replace(rows=rows, image_shape=image_shape)
     specs = document.get("model", {}).get("columns")

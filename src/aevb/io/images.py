@@ -34,9 +34,12 @@ def channels_first_shape(image_shape) -> tuple[int, int, int]:
     return (1, *image_shape) if len(image_shape) == 2 else tuple(image_shape)
 
 
-def grey_rows(rows: torch.Tensor, image_shape) -> tuple[torch.Tensor, tuple[int, int]]:
+def grey_rows(rows: torch.Tensor, image_shape) -> tuple[torch.Tensor, tuple[int, ...]]:
     """Colour images [N, 3·H·W] (channels first) as grey ones [N, H·W] with their shape (H, W): the BT.601
-    luma of each pixel, rounded to the nearest 8-bit level k/255 so discretised likelihoods still apply."""
+    luma of each pixel, rounded to the nearest 8-bit level k/255 so discretised likelihoods still apply.
+    Grey images ((H, W) or (1, H, W)) are returned as they are."""
+    if len(image_shape) == 2 or image_shape[0] == 1:
+        return rows, tuple(image_shape)
     _, height, width = image_shape
     rgb = rows.reshape(len(rows), 3, height * width)                                    # [N, 3, H·W]
     luma = torch.einsum("c,ncp->np", torch.tensor(LUMA, dtype=rows.dtype), rgb)          # [N, H·W]
