@@ -57,7 +57,8 @@ def train_plain(train, samples, batch_size, seed):
         for indices in torch.randperm(len(train)).split(batch_size):
             x = torch.bernoulli(train[indices])
             optimizer.zero_grad()
-            loss = plain_loss(*_unpack(model, x))
+            logits, mu, logvar = model(x)
+            loss = plain_loss(logits, x, mu, logvar)
             loss.backward()
             optimizer.step()
             seen += len(x)
@@ -66,15 +67,11 @@ def train_plain(train, samples, batch_size, seed):
     return model, time.perf_counter() - start
 
 
-def _unpack(model, x):
-    logits, mu, logvar = model(x)
-    return logits, x, mu, logvar
-
-
 @torch.no_grad()
 def plain_test_elbo(model, test):
     torch.manual_seed(1234)
-    return -plain_loss(*_unpack(model, test)).item()
+    logits, mu, logvar = model(test)
+    return -plain_loss(logits, test, mu, logvar).item()
 
 
 def train_aevb(data, samples, batch_size, seed):
