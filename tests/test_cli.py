@@ -47,8 +47,8 @@ def test_train_writes_the_run_directory(trained):
     assert config["train"]["data"] == "digits" and config["data"]["image_shape"] == [8, 8]
     rows = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1.0, 2.0, 3.0]
-    assert set(rows[0]) == {"step", "samples_seen", "epoch", "train_elbo", "train_rows_evaluated", "test_elbo", "seconds",
-                            "evaluation_seconds"}
+    assert set(rows[0]) == {"step", "samples_seen", "epoch", "train_elbo", "train_rows_evaluated", "validation_elbo",
+                            "test_elbo", "seconds", "evaluation_seconds"}
 
 
 def test_evaluate_reports_the_same_test_bound_as_training(trained, tmp_path):

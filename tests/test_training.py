@@ -239,13 +239,13 @@ def test_a_run_never_writes_into_a_place_that_holds_other_files(digits, tmp_path
 
 def test_a_run_stopped_before_its_first_evaluation_resumes_to_the_same_weights(digits, tmp_path, monkeypatch):
     whole = run(digits, tmp_path / "whole", epochs=2)
-    save = aevb.training.loop._save
+    save = aevb.training.checkpointing.save
 
     def interrupted_after_first_save(*args):
         save(*args)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(aevb.training.loop, "_save", interrupted_after_first_save)
+    monkeypatch.setattr(aevb.training.checkpointing, "save", interrupted_after_first_save)
     with pytest.raises(KeyboardInterrupt):
         run(digits, tmp_path / "at-step-0", epochs=2)                  # stopped right after the step-0 checkpoint
     monkeypatch.undo()

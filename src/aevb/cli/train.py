@@ -16,6 +16,7 @@ from .. import datasets
 from ..apps.pictures import samples_png
 from ..apps.report import run_title
 from ..datasets.binarization import BINARIZATIONS
+from ..datasets.dataset import DEFAULT_VALIDATION_FRACTION
 from ..errors import InputError
 from ..io.checkpoint import read_config
 from ..io.files import write_bytes_atomic
@@ -29,7 +30,8 @@ from ..model.likelihoods import GAUSSIAN_MEANS, GAUSSIAN_VARIANCES, LIKELIHOODS
 from ..model.networks import INITIALISATIONS
 from ..objectives import ESTIMATORS
 from ..training import TrainConfig, distributed, resume, train
-from ..training.config import OBJECTIVES, OPTIMIZERS, PRECISIONS
+from ..training.config import EPOCHS_CAP, OBJECTIVES, OPTIMIZERS, PATIENCE, PRECISIONS, SMALL_DATA_ROWS, until_no_better
+from ..training.schedules import LR_SCHEDULES
 from .arguments import (
     DATA_DIR_HELP,
     DATA_HELP,
@@ -43,6 +45,7 @@ from .arguments import (
 
 MODEL_OPTIONS = {f.name for f in dataclasses.fields(VAEConfig)} - {"data_dim"}
 BUDGET_FLAGS = {"epochs", "max_samples", "device"}
+BUDGET_CHOICES = {"epochs", "max_samples", "early_stopping"}   # any of them replaces the small-data default budget
 
 
 def add_parser(verbs) -> None:
@@ -50,7 +53,8 @@ def add_parser(verbs) -> None:
         "train", help="train a VAE with the AEVB algorithm and write a run directory",
         description="Train a VAE with the AEVB algorithm (Kingma & Welling 2013, Algorithm 1). With no flags: the "
                     "paper's MNIST model (784-500-20, tanh, Bernoulli, M = 100) on dynamically binarised MNIST, "
-                    f"Adam, {TrainConfig.epochs} epochs. Writes config.json, model.safetensors, checkpoint.safetensors, "
+                    f"Adam, {TrainConfig.epochs} epochs; on small data, until the validation bound stops improving. "
+                    "Writes config.json, model.safetensors, checkpoint.safetensors, "
                     "metrics.jsonl and samples.png into the run directory.",
         argument_default=argparse.SUPPRESS)
     data = p.add_argument_group("data")
@@ -101,13 +105,37 @@ def add_parser(verbs) -> None:
     optimisation.add_argument("--batch-size", type=int, help="M (default: 100)")
     optimisation.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(default: adam)")
     optimisation.add_argument("--lr", type=float, help="step size (default: 1e-3 for adam, 0.02 for adagrad)")
-    optimisation.add_argument("--epochs", type=float, help=f"budget in passes over the data (default: {TrainConfig.epochs})")
+    optimisation.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES),
+                              help="the step size over the run: " + "; ".join(
+                                  f"{name}: {entry.help}" for name, entry in sorted(LR_SCHEDULES.items()))
+                                   + " (default: constant)")
+    optimisation.add_argument("--lr-warmup", type=int, metavar="STEPS",
+                              help="raise the step size linearly from lr/STEPS to lr over the first STEPS steps "
+                                   "(default: 0, none)")
+    optimisation.add_argument("--kl-warmup", type=int, metavar="STEPS",
+                              help="raise β linearly from 0 to --beta over the first STEPS steps (KL annealing; "
+                                   "--objective elbo; default: 0, none)")
+    optimisation.add_argument("--epochs", type=float,
+                              help=f"budget in passes over the data (default: {TrainConfig.epochs:g}; for data of at "
+                                   f"most {SMALL_DATA_ROWS:,} training rows: until {PATIENCE} evaluations in a row "
+                                   f"bring no better validation bound, at most {EPOCHS_CAP} epochs)")
     optimisation.add_argument("--max-samples", type=parse_count, help="budget in datapoints seen, e.g. 1e6")
     optimisation.add_argument("--eval-every", type=parse_count, help="datapoints between evaluations (default: an epoch)")
     optimisation.add_argument("--full-train-evaluation", action="store_true",
                               help="report the train bound on every training row (the paper's figures) instead of "
                                    "a fixed random subset as large as the test set, at most 10 000 rows "
                                    "(default: the subset)")
+    optimisation.add_argument("--validation-fraction", type=float, metavar="F",
+                              help="share of the training rows held out to watch for over-fitting, at most 10,000 "
+                                   "rows; data with a validation split of its own (mnist, digits) uses it; 0: none "
+                                   f"(default: {DEFAULT_VALIDATION_FRACTION:g})")
+    optimisation.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                              help="stop after PATIENCE evaluations in a row without a better validation bound "
+                                   f"(capped by --epochs or --max-samples; without them, {EPOCHS_CAP} epochs). Every run keeps the weights of its best "
+                                   "validation bound, and every verb uses them")
+    optimisation.add_argument("--min-improvement", type=float, metavar="NATS",
+                              help="the margin by which a validation bound must beat the best so far to count as "
+                                   f"better (default: {TrainConfig.min_improvement:g} nats per datapoint)")
     optimisation.add_argument("--seed", type=parse_seed, help="(default: 0)")
     optimisation.add_argument("--device", choices=DEVICES, help="(default: auto)")
     optimisation.add_argument("--precision", choices=sorted(PRECISIONS),
@@ -180,11 +208,19 @@ def _train_or_resume(args, given: dict, log, progress: bool) -> int:
     out = given.pop("out", None)
     if "max_samples" in given and "epochs" not in given:
         given["epochs"] = None   # the budget given replaces the default one
+    elif "early_stopping" in given and "epochs" not in given:
+        given["epochs"] = EPOCHS_CAP   # until it stops improving, within a cap
     config = TrainConfig(**given)
     dataset = datasets.load(config.data, data_dir=config.data_dir, log=log, grey=config.grey)
     log(f"data: {dataset.name}, {len(dataset.train):,} train / {len(dataset.test):,} test, from {dataset.source}")
     if "binarize" not in given:
         config = dataclasses.replace(config, binarize=dataset.binarize)
+    if not BUDGET_CHOICES & set(given) and len(dataset.train) <= SMALL_DATA_ROWS:
+        config = dataclasses.replace(config, **{**until_no_better(len(dataset.train), config.batch_size),
+                                                **({"eval_every": given["eval_every"]} if "eval_every" in given else {})})
+        log(f"budget: until {config.early_stopping} evaluations in a row (every {config.eval_every:,} datapoints) bring "
+            f"no better validation bound, at most {config.epochs:g} epochs (small data; --epochs or --early-stopping "
+            "set another)")
     model_options.setdefault("likelihood", dataset.likelihood)
     if model_options.get("arch") == "conv":
         if dataset.image_shape is None:

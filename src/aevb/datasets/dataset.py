@@ -13,6 +13,9 @@ from ..io.images import grey_rows
 
 CHECKED_ROWS = 65_536                            # rows checked at a time (a chunk of a file larger than memory)
 MAPPED_BYTES = 2**30                             # .npy files larger than this are memory-mapped, not read in
+DEFAULT_VALIDATION_FRACTION = 0.1               # of the training rows, where a data set has no validation split
+MAX_VALIDATION_ROWS = 10_000                     # as many as MNIST's validation split
+VALIDATION_SEED = 0                              # the rows held out: the same for every run of the same data
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -53,6 +56,36 @@ class Dataset:
             raise InputError(f"n_train={n} is outside [2, {len(self.train)}], the training rows of {self.name}")
         labels = {**self.labels, **({"train": self.labels["train"][:n]} if "train" in self.labels else {})}
         return replace(self, train=self.train[:n], labels=labels, source=f"{self.source}; first {n} training rows")
+
+    def with_validation(self, fraction: float | None) -> "Dataset":
+        """The data set with the validation split a run monitors: its own where it has one (MNIST's 10 000
+        digits, digits' 297 images) and `fraction` is not 0; else `fraction` of the training rows (default
+        DEFAULT_VALIDATION_FRACTION, at most MAX_VALIDATION_ROWS), held out of training: a seeded random choice,
+        or the last rows of a memory-mapped set (whose rows aevb's cache already holds in shuffled order, and
+        which must not be copied). fraction=0: no validation split."""
+        if fraction == 0:
+            return replace(self, valid=None)
+        if self.valid is not None:
+            return self
+        fraction = DEFAULT_VALIDATION_FRACTION if fraction is None else fraction
+        if not 0 < fraction < 1:
+            raise InputError(f"validation_fraction={fraction!r} must lie in [0, 1): the share of the training rows "
+                             "held out to watch for over-fitting (0: none)")
+        n = len(self.train)
+        n_valid = min(MAX_VALIDATION_ROWS, max(1, round(n * fraction)))
+        if n - n_valid < 2:
+            raise InputError(f"{self.name} has {n} training rows, too few to hold out {fraction:g} of them for "
+                             "validation: give more rows, or validation_fraction=0")
+        if self.train.nbytes > MAPPED_BYTES:                         # slices: views of the map, no copy
+            kept, held = slice(None, n - n_valid), slice(n - n_valid, None)
+        else:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(VALIDATION_SEED))
+            held, kept = order[:n_valid].sort().values, order[n_valid:].sort().values
+        labels = dict(self.labels)
+        if "train" in labels:
+            labels["train"], labels["valid"] = labels["train"][kept], labels["train"][held]
+        return replace(self, train=self.train[kept], valid=self.train[held], labels=labels,
+                       source=f"{self.source}; {n_valid:,} training rows held out for validation")
 
     def as_grey(self) -> "Dataset":
         """The same images in grey (BT.601 luma on the 8-bit levels: io.images.grey_rows); grey images as they are."""

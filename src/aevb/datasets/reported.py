@@ -27,12 +27,15 @@ class ReportedSplit(NamedTuple):
 def reported_split(run: Path, split: str, data: str | None = None, data_dir=None) -> ReportedSplit:
     """`split` of RUN's data set (or of `data`, for a model saved without one), binarised for reporting."""
     settings = read_config(run).get("train", {})
+    own_data = data is None or data == settings.get("data")
     data = data or settings.get("data")
     if data is None:
         raise InputError(f"{run} does not record its data (it was an array held in memory, or the model was saved "
                          "with model.save): pass --data FILE")
     dataset = load(data, data_dir=data_dir or settings.get("data_dir"), log=lambda *a: None,
                    grey=settings.get("grey", False))
+    if settings and own_data:       # the rows the run trained and validated on, split as training split them
+        dataset = dataset.with_train_rows(settings.get("n_train")).with_validation(settings.get("validation_fraction", 0))
     binarize = settings.get("binarize", "none")
     x = BINARIZATIONS[binarize].fixed(dataset.split(split), TEST_BINARIZATION_SEED)
     return ReportedSplit(x, dataset.labels.get(split), dataset.name, binarize)

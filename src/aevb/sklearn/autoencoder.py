@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,8 @@ LIKELIHOOD_OPTIONS = {
     "gaussian": {"likelihood": "gaussian", "gaussian_mean": "linear", "gaussian_variance": "learned"},
 }
 FLOAT_TYPES = (np.float64, np.float32)
+EPOCHS, EPOCHS_CAP = 100, 1000    # passes over X without early stopping, and its cap with it
+EARLY_STOPPING_ROWS = 200         # early_stopping="auto" holds out a validation split from this many rows on
 
 
 class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityMixin, BaseEstimator):
@@ -62,13 +65,18 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     "iwae" (with `k` samples) or any other of `aevb train --objective`. beta: the weight of the KL term.
     estimator: "B" (analytic KL) or "A". samples: L, draws of z per row in training. batch_size,
     optimizer, lr (None: the optimiser's default), epochs and max_samples (rows seen; whichever ends
-    first) set Algorithm 1. score_k: importance samples per row in `score_samples`. random_state: int,
+    first) set Algorithm 1; epochs=None is 1000 with early stopping (a cap) and 100 without.
+    early_stopping ("auto": on for X of at least 200 rows, True, False), validation_fraction, n_iter_no_change
+    and tol follow MLPRegressor: `validation_fraction` of the rows is held out, the bound on them is computed
+    after every pass, and training stops after `n_iter_no_change` passes in a row without a bound better than
+    the best by more than `tol` nats per row; the model keeps the weights of the best pass. score_k: importance samples per row in `score_samples`. random_state: int,
     RandomState or None. device: "cpu", "cuda", ... verbose: 0 silent, 1 the progress of training.
     """
 
     def __init__(self, latent_dim=2, hidden=(64,), activation="tanh", likelihood="auto", objective="elbo",
-                 beta=1.0, k=5, estimator="B", samples=1, batch_size=100, optimizer="adam", lr=None, epochs=100,
-                 max_samples=None, score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
+                 beta=1.0, k=5, estimator="B", samples=1, batch_size=100, optimizer="adam", lr=None, epochs=None,
+                 max_samples=None, early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10, tol=0.01,
+                 score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -83,6 +91,10 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.lr = lr
         self.epochs = epochs
         self.max_samples = max_samples
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.score_k = score_k
         self.column_types = column_types
         self.random_state = random_state
@@ -105,9 +117,13 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if torch.isinf(rows).any():
             raise InputError("X holds values too large for float32 (above 3.4e38): rescale it, e.g. with StandardScaler")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        stopping = self._early_stopping(len(rows))
+        epochs = self.epochs if self.epochs is not None else EPOCHS_CAP if stopping else EPOCHS
         config = TrainConfig(data=None, binarize="none", objective=self.objective, estimator=self.estimator,
                              samples=self.samples, k=self.k, beta=self.beta, batch_size=self.batch_size,
-                             optimizer=self.optimizer, lr=self.lr, epochs=self.epochs, max_samples=self.max_samples,
+                             optimizer=self.optimizer, lr=self.lr, epochs=epochs, max_samples=self.max_samples,
+                             validation_fraction=self.validation_fraction if stopping else 0.0,
+                             early_stopping=self.n_iter_no_change if stopping else None, min_improvement=self.tol,
                              seed=seed, device=self.device)
         dataset = Dataset("array", rows, None, None, None, likelihood, f"an array of {len(rows)} rows held in memory")
         history = []
@@ -121,7 +137,23 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.train_config_ = config
         self.history_ = history
         self.n_samples_fit_ = len(rows)
+        self._set_validation_attributes(history)
         return self
+
+    def _early_stopping(self, n_rows: int) -> bool:
+        if self.early_stopping == "auto":
+            return n_rows >= EARLY_STOPPING_ROWS
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise InputError(f"early_stopping={self.early_stopping!r} must be True, False or 'auto'")
+        return bool(self.early_stopping)
+
+    def _set_validation_attributes(self, history: list[dict]) -> None:
+        """MLPRegressor's fitted attributes: passes run, and the validation bound of each (None without early
+        stopping)."""
+        self.n_iter_ = math.ceil(history[-1]["epoch"]) if history else 0
+        scores = [row["validation_elbo"] for row in history if "validation_elbo" in row]
+        self.validation_scores_ = scores or None
+        self.best_validation_score_ = max(scores) if scores else None
 
     def transform(self, X):
         """E_q[z|x], the mean of the code of every row of X: [N, latent_dim]."""
@@ -232,6 +264,7 @@ def load(path) -> VariationalAutoencoder:
     estimator.model_, estimator.train_config_ = model, config
     estimator.likelihood_ = model.config.likelihood
     estimator.history_ = read_metrics(Path(path)) if (Path(path) / METRICS_FILE).exists() else []
+    estimator._set_validation_attributes(estimator.history_)
     estimator.n_features_in_ = model.config.data_dim
     estimator.n_samples_fit_ = (document.get("data") or {}).get("n_train")
     columns = (document.get("data") or {}).get("columns")
@@ -246,7 +279,9 @@ def _params_of(model: VAE, config: TrainConfig) -> dict:
               "max_samples", "device")
     return {"latent_dim": model.config.latent_dim, "hidden": model.config.hidden,
             "activation": model.config.activation, "likelihood": model.config.likelihood,
-            "random_state": config.seed, **{name: getattr(config, name) for name in fields}}
+            "random_state": config.seed, "early_stopping": config.early_stopping is not None,
+            "validation_fraction": config.validation_fraction or 0.1, "n_iter_no_change": config.early_stopping or 10,
+            "tol": config.min_improvement, **{name: getattr(config, name) for name in fields}}
 
 
 def _json_params(params: dict) -> dict:

@@ -26,29 +26,20 @@ from tqdm import tqdm
 from .. import datasets
 from ..datasets.binarization import BINARIZATIONS
 from ..errors import DataWarning, InputError
-from ..estimators.bound import evaluate_elbo
-from ..io.checkpoint import (
-    CheckpointError,
-    load_state,
-    model_config_document,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-    read_config,
-    read_tensors,
-    save_weights,
-    write_tensors,
-)
-from ..io.files import write_bytes_atomic, write_json_atomic
-from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE, EVALUATION_SEED, METRICS_FILE, TEST_BINARIZATION_SEED
+from ..io.checkpoint import model_config_document, read_config
+from ..io.files import write_json_atomic
+from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE
 from ..io.run_lock import LOCK_FILE, locked
 from ..kernels import dense, fused_elbo
 from ..kernels.fused_step import fused_step
 from ..model.loading import model_from_document
 from ..model.vae import VAE
-from ..randomness import restore_rng_state, rng_state_tensors, seeded
-from . import distributed
+from ..randomness import seeded
+from . import checkpointing, distributed, watching
 from .config import EVAL_SPACINGS, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig
 from .epochs import Position, minibatches
+from .evaluation import describe, evaluate, evaluation_sets
+from .schedules import Where, kl_weight, step_size
 
 
 class Objective(nn.Module):
@@ -58,6 +49,7 @@ class Objective(nn.Module):
         super().__init__()
         self.model, self.config = model, config
         self.bound = OBJECTIVES[config.objective].bound
+        self.beta = config.beta          # the weight of the KL term at this step (a KL warm-up changes it)
 
     def fused(self, x: torch.Tensor) -> bool:
         """Whether the hand-written pass computes this bound for x."""
@@ -67,8 +59,8 @@ class Objective(nn.Module):
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Σ over the rows of x [B, D] of the bound: a scalar (by the hand-written pass where it applies)."""
         if self.fused(x):
-            return fused_elbo.fused_bound_sum(self.model, x, noise, self.config.beta)
-        return self.bound(self.model, x, self.config, noise).sum()
+            return fused_elbo.fused_bound_sum(self.model, x, noise, self.beta)
+        return self.bound(self.model, x, self.config, noise, self.beta).sum()
 
 
 def _bound_and_gradients(objective, x: torch.Tensor, noise: torch.Tensor, scale: float, autocast) -> torch.Tensor:
@@ -77,7 +69,7 @@ def _bound_and_gradients(objective, x: torch.Tensor, noise: torch.Tensor, scale:
     hook waits for the graph (the same numbers, without autograd's engine), else by autograd."""
     with autocast:
         if isinstance(objective, Objective) and objective.fused(x):
-            return fused_elbo.bound_and_gradients(objective.model, x, noise, objective.config.beta, scale)
+            return fused_elbo.bound_and_gradients(objective.model, x, noise, objective.beta, scale)
         bound_sum = objective(x, noise)
     objective.zero_grad(set_to_none=True)
     (bound_sum * scale).backward()
@@ -91,6 +83,9 @@ class TrainingState(Position):
     step: int = 0
     seconds: float = 0.0      # wall-clock time spent in this run, over all its sessions
     metrics: list[dict] = field(default_factory=list)
+    best: dict | None = None  # the evaluation with the best validation bound so far (training/watching.py)
+    evaluations_since_best: int = 0
+    lr_reductions: int = 0    # the plateau schedule's halvings of the step size so far
 
 
 def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, *, progress: bool = True,
@@ -107,7 +102,7 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, 
     if out is not None:
         out = Path(out)
         _check_new_run_directory(out)
-    dataset = dataset.with_train_rows(config.n_train)
+    dataset = _split(dataset, config)
     config = dataclasses.replace(config, data=dataset.locator,
                                  data_dir=None if config.data_dir is None else str(Path(config.data_dir).resolve()))
     _check_data(model, dataset, config)
@@ -159,29 +154,17 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
 def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
     if not (run_dir / CHECKPOINT_FILE).exists():
         return _start_again(run_dir, document, config, progress, log)
-    tensors, metadata = read_tensors(run_dir / CHECKPOINT_FILE, "aevb.checkpoint")
-    try:
-        saved = json.loads(metadata.get("state", ""))
-        readable = isinstance(saved, dict) and {"progress", "optimizer"} <= set(saved)
-    except json.JSONDecodeError:
-        readable = False
-    if not readable:
-        raise CheckpointError(f"{run_dir / CHECKPOINT_FILE} holds no readable training state; it is damaged: "
-                              "start a new run, or copy a good checkpoint.safetensors back") from None
     model = model_from_document(document, run_dir)
-    load_state(model, _strip(tensors, "model."), run_dir / CHECKPOINT_FILE)
-    model.to(config.device)
     dataset = _run_data(run_dir, config, log)
     _check_data(model, dataset, config)
-    optimizer = _optimizer(model, config, len(dataset.train))
-    optimizer.load_state_dict(optimizer_from_tensors(tensors, saved["optimizer"]))
+    saved, best_weights, optimizer = checkpointing.restore(
+        run_dir, model, lambda model: _optimizer(model.to(config.device), config, len(dataset.train)))
     _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
-    restore_rng_state(tensors)
-    state = TrainingState(**saved["progress"])
+    state = TrainingState(**saved)
     if distributed.is_main():
         log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
         write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
-    return _run(model, optimizer, dataset, config, run_dir, state, progress, log)
+    return _run(model, optimizer, dataset, config, run_dir, state, progress, log, best_weights=best_weights)
 
 
 def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
@@ -203,23 +186,30 @@ def _run_data(run_dir: Path, config: TrainConfig, log) -> datasets.Dataset:
     if config.data is None:
         raise InputError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
                          "from Python (aevb.sklearn.load(RUN).fit) or train a new run on a data file")
-    return datasets.load(config.data, data_dir=config.data_dir, log=log,
-                         grey=config.grey).with_train_rows(config.n_train)
+    return _split(datasets.load(config.data, data_dir=config.data_dir, log=log, grey=config.grey), config)
+
+
+def _split(dataset: datasets.Dataset, config: TrainConfig) -> datasets.Dataset:
+    """The rows a run trains on and the ones it validates on, the same whenever its data is loaded again."""
+    dataset = dataset.with_train_rows(config.n_train).with_validation(config.validation_fraction)
+    if dataset.valid is None and (config.early_stopping is not None or config.lr_schedule == "plateau"):
+        what = "early stopping" if config.early_stopping is not None else "the plateau schedule"
+        raise InputError(f"{what} watches the validation bound, and this run holds no rows out for it "
+                         f"(validation_fraction={config.validation_fraction!r}): give a validation fraction > 0")
+    return dataset
 
 
 def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state: TrainingState, progress, log,
-         on_evaluation=None) -> VAE:
+         on_evaluation=None, best_weights: dict | None = None) -> VAE:
     device = distributed.init_from_environment(torch.device(config.device))
     model.to(device)
     main = distributed.is_main()
-    objective = Objective(model, config)
+    objective = plain_objective = Objective(model, config)
     if distributed.world_size() > 1:
         objective = DistributedDataParallel(objective)
     binarization = BINARIZATIONS[config.binarize]
     train_x = binarization.prepare(dataset.train, config.seed).to(device)          # [N, D]
-    eval_sets = {split: binarization.fixed(x, TEST_BINARIZATION_SEED).to(device)
-                 for split, x in (("train", evaluated_train_rows(dataset, config)), ("test", dataset.test))
-                 if x is not None}
+    eval_sets = evaluation_sets(dataset, config, binarization, device)
     n_train, latent_dim, draws = len(train_x), model.config.latent_dim, config.draws
     budget = config.budget(n_train)
     next_evaluation = EVAL_SPACINGS[config.eval_spacing]
@@ -235,11 +225,13 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
         report("note: this CPU has no native bfloat16 products (AVX512_BF16 or AMX); PyTorch emulates them, "
                "slower than --precision fp32")
 
-    checkpointing = main and out is not None
-    if checkpointing and state.step == 0 and not (out / CHECKPOINT_FILE).exists():
-        _save(model, optimizer, state, out)        # resumable from its first moment
+    checkpointing_run = main and out is not None
+    if checkpointing_run and state.step == 0 and not (out / CHECKPOINT_FILE).exists():
+        checkpointing.save(model, optimizer, state, best_weights, out)        # resumable from its first moment
     model.train()
-    for indices in minibatches(state, config.seed, n_train, config.batch_size, budget):
+    first_step = state.step
+    end = state.samples_seen if watching.patience_spent(state, config) else budget   # a resumed run that had stopped
+    for indices in minibatches(state, config.seed, n_train, config.batch_size, end):
         # Every process draws the randomness of the whole global minibatch, then keeps its rows.
         # index_select: a seventh of the time of train_x[indices] for these uint8 rows here.
         indices = indices.to(device)
@@ -249,9 +241,11 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
         # The loss is −mean bound; DDP averages gradients over the W processes: −W·Σ_rows / M makes
         # that the global mean.
         scale = -distributed.world_size() / len(indices)
+        plain_objective.beta = kl_weight(config.beta, config.kl_warmup, state.step)
         bound_sum = _bound_and_gradients(objective, x[rows], noise[:, rows], scale, autocast)
         if not distributed.all_true(torch.isfinite(bound_sum)):
             raise TrainingDiverged(_divergence(state, config, f"the bound became {float(bound_sum):g}"))
+        _set_step_size(optimizer, config, Where(state.step, state.samples_seen, budget, n_train, state.lr_reductions))
         fused_step(optimizer)
         state.step += 1
         bar.update(len(indices))
@@ -264,16 +258,30 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
             state.seconds = time.perf_counter() - started
             if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):   # the same on every process
                 raise TrainingDiverged(_divergence(state, config, "a weight became NaN or infinite"))
+            # Every process evaluates (the same weights, the same seeded noise: the same numbers), so every
+            # one takes the same decisions on the best weights, the step size and stopping.
+            state.metrics.append(evaluate(model, eval_sets, state, n_train))
+            if watching.observe(state, state.metrics[-1], config):
+                best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if main:
-                _evaluate(model, eval_sets, state, n_train, report)
+                report(describe(state.metrics[-1], n_train))
                 if on_evaluation is not None:
                     on_evaluation(state.metrics[-1])
-            if checkpointing:
-                _save(model, optimizer, state, out)
+            if checkpointing_run:
+                checkpointing.save(model, optimizer, state, best_weights, out)
             next_eval = next_evaluation(state.samples_seen, config, n_train)
+            if watching.patience_spent(state, config):
+                if main:
+                    report(f"early stopping: {config.early_stopping} evaluations in a row without a better "
+                           "validation bound")
+                break
     bar.close()
-    if checkpointing and not state.metrics:   # a resumed run whose budget was already spent
-        _save(model, optimizer, state, out)
+    if checkpointing_run and state.step == first_step:   # a resumed run with nothing left to do: its files
+        checkpointing.save(model, optimizer, state, best_weights, out)    # are derived from its checkpoint again
+    if best_weights is not None:
+        model.load_state_dict(best_weights)       # what the run keeps: the best weights on the validation rows
+        if main:
+            report(watching.describe_best(state, config))
     distributed.barrier()
     return model
 
@@ -287,48 +295,6 @@ def _divergence(state: TrainingState, config: TrainConfig, what: str) -> str:
             else "its checkpoint from before the first step is kept")
     return (f"training diverged at minibatch {state.step + 1} ({state.samples_seen:,} datapoints seen): {what}; "
             f"{kept}. Try a smaller --lr (this run: {config.learning_rate:g}) or another --optimizer")
-
-
-EVALUATED_TRAIN_ROWS = 10_000       # MNIST's test set; its standard error is about 0.3 nats there
-
-
-def evaluated_train_rows(dataset: datasets.Dataset, config: TrainConfig) -> torch.Tensor:
-    """The training rows whose bound every evaluation reports [n, D]: all of them with
-    `full_train_evaluation`, else a fixed random subset as large as the test set and at most
-    EVALUATED_TRAIN_ROWS (its bound agrees with the full one within its standard error, at a fraction of
-    the cost; the subset is copied, so a data set larger than memory needs the cap), in the training
-    set's order."""
-    n_train = len(dataset.train)
-    n_evaluated = min(EVALUATED_TRAIN_ROWS, len(dataset.test) if dataset.test is not None else n_train)
-    if config.full_train_evaluation or n_train <= n_evaluated:
-        return dataset.train
-    chosen = torch.randperm(n_train, generator=torch.Generator().manual_seed(EVALUATION_SEED))[:n_evaluated]
-    return dataset.train[chosen.sort().values]
-
-
-def _evaluate(model, eval_sets, state: TrainingState, n_train: int, report) -> None:
-    started = time.perf_counter()
-    row = {"step": state.step, "samples_seen": state.samples_seen, "epoch": round(state.samples_seen / n_train, 4)}
-    for split, x in eval_sets.items():
-        row[f"{split}_elbo"] = evaluate_elbo(model, x, seed=EVALUATION_SEED).mean   # estimator B: least noise
-    row["train_rows_evaluated"] = len(eval_sets["train"])
-    row["seconds"] = round(state.seconds, 3)                       # the run's time before this evaluation
-    row["evaluation_seconds"] = round(time.perf_counter() - started, 3)
-    state.metrics.append(row)
-    subset = "" if row["train_rows_evaluated"] == n_train else f" ({row['train_rows_evaluated']:,} rows)"
-    test = f"  test ELBO {row['test_elbo']:.2f}" if "test_elbo" in row else ""
-    report(f"epoch {row['epoch']:.2f}  samples {state.samples_seen:,}  train ELBO{subset} {row['train_elbo']:.2f}"
-           f"{test} nats  ({row['seconds']:.0f} s)")
-
-
-def _save(model, optimizer, state: TrainingState, out: Path) -> None:
-    """Checkpoint first, then the files derived from it: a crash between them loses nothing."""
-    optimizer_tensors, optimizer_plain = optimizer_to_tensors(optimizer.state_dict())
-    tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **optimizer_tensors, **rng_state_tensors()}
-    write_tensors(out / CHECKPOINT_FILE, tensors, "aevb.checkpoint",
-                  state=json.dumps({"progress": dataclasses.asdict(state), "optimizer": optimizer_plain}))
-    write_bytes_atomic(out / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in state.metrics).encode())
-    save_weights(model, out)
 
 
 def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
@@ -347,6 +313,7 @@ def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> N
 
 def _data_description(dataset: datasets.Dataset) -> dict:
     return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train),
+            "n_validation": None if dataset.valid is None else len(dataset.valid),
             "n_test": None if dataset.test is None else len(dataset.test),
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None, "columns": dataset.columns}
 
@@ -375,5 +342,7 @@ def _set_weight_decay(optimizer: torch.optim.Optimizer, config: TrainConfig, n_t
         group["weight_decay"] = _weight_decay(config, n_train)
 
 
-def _strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+def _set_step_size(optimizer: torch.optim.Optimizer, config: TrainConfig, where: Where) -> None:
+    lr = step_size(config.learning_rate, config.lr_schedule, config.lr_warmup, where)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
