@@ -11,7 +11,7 @@ import torch
 from matplotlib.image import imread
 from titled_grid import assert_titled_grid
 
-from aevb.experiments import density_table, figure3, iwae_table
+from aevb.experiments import density_table, figure3, iwae_table, mnist_likelihood
 
 
 def reproduce(*args, experiment="figure2"):
@@ -84,6 +84,23 @@ def test_iwae_table_trains_six_models_and_scores_each_once(tmp_path):
     written = score.stat().st_mtime_ns
     iwae_table.run(tmp_path, budget=400, **quiet)                  # nothing to train, nothing to estimate again
     assert score.stat().st_mtime_ns == written
+
+
+def test_mnist_likelihood_trains_its_recipe_for_hours_measured_here_and_keeps_that_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist_likelihood, "TRIAL_DATAPOINTS", 1000)        # a short trial of the speed
+    quiet = dict(progress=False, log=lambda *a: None, evaluation=(50, 20))
+    mnist_likelihood.run(tmp_path, budget="0.0002h", **quiet)               # 0.72 s: a few thousand datapoints
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert config["objective"] == "iwae" and config["k"] == 5 and config["lr_schedule"] == "cosine"
+    assert config["max_samples"] % 100 == 0 and config["max_samples"] > 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["samples_seen"] == config["max_samples"] and "validation_elbo" in rows[-1]
+    summary = (tmp_path / "mnist-likelihood.md").read_text()
+    assert "| aevb (this run) |" in summary and "| IWAE, k = 5 (Burda et al. 2015) | 85.54 |" in summary
+    score = json.loads((tmp_path / "run" / "test-log-likelihood-k20-n50.json").read_text())
+    assert -600 < score["log_likelihood"] < -100 and score["n"] == 50
+    mnist_likelihood.run(tmp_path, budget="5h", **quiet)          # the budget measured when it started stands
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["max_samples"] == config["max_samples"]
 
 
 def test_density_table_puts_each_vae_beside_its_mixture(tmp_path):

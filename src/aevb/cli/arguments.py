@@ -53,8 +53,19 @@ def parse_table_file(text: str) -> Path:
 
 
 def parse_budget(text: str) -> int | str:
-    """Datapoints per run (a count such as 1e7), or "paper" for the paper's budget."""
-    return "paper" if text == "paper" else parse_count(text)
+    """Datapoints per run (a count such as 1e7), "paper" for the paper's budget, or hours such as "2h" (for the
+    experiments that measure their speed: mnist-likelihood)."""
+    if text == "paper":
+        return text
+    if text.endswith("h"):
+        try:
+            hours = float(text[:-1])
+        except ValueError:
+            hours = math.nan
+        if not 0 < hours < math.inf:
+            raise argparse.ArgumentTypeError(f"{text!r}: give hours as a positive number followed by h, e.g. 2h")
+        return text
+    return parse_count(text)
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

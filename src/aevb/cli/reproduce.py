@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import InputError
 from ..experiments import EXPERIMENTS
 from .arguments import DATA_DIR_HELP, parse_budget, parse_count
 
@@ -20,8 +21,8 @@ def add_parser(verbs) -> None:
     p.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
                    help=f"one of {sorted(EXPERIMENTS)}")
     p.add_argument("--budget", type=parse_budget, default=None,
-                   help="datapoints per run (e.g. 1e7), or 'paper' for the paper's budget (default: the "
-                        "experiment's, listed above)")
+                   help="datapoints per run (e.g. 1e7), 'paper' for the paper's budget, or hours (e.g. 2h, "
+                        "mnist-likelihood only) (default: the experiment's, listed above)")
     p.add_argument("--out", type=Path, default=Path("reproduce"), help="(default: reproduce/)")
     p.add_argument("--jobs", type=parse_count, default=1,
                    help="runs trained at once, in separate processes sharing the CPU's cores (default: 1; "
@@ -34,6 +35,9 @@ def add_parser(verbs) -> None:
 def run_reproduce(args) -> int:
     experiment = EXPERIMENTS[args.experiment]
     budget = experiment.default_budget if args.budget is None else args.budget
+    if isinstance(budget, str) and budget.endswith("h") and not experiment.budget_in_hours:
+        raise InputError(f"--budget {budget}: {args.experiment} takes its budget in datapoints (e.g. 1e7) or 'paper'; "
+                         "only mnist-likelihood takes hours")
     log = (lambda *a: None) if args.quiet else print
     out = experiment.run(args.out / args.experiment, budget, data_dir=args.data_dir, jobs=args.jobs,
                          progress=not args.quiet, log=log)
