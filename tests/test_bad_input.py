@@ -174,3 +174,20 @@ def test_a_bug_keeps_its_traceback_and_asks_for_a_report(monkeypatch, capsys):
     stderr = capsys.readouterr().err
     assert "Traceback" in stderr and "KeyError: 'decoder.weight'" in stderr
     assert stderr.splitlines()[-1].startswith("aevb: this is a bug in aevb") and "please report it" in stderr
+
+
+def test_a_resume_on_data_that_changed_length_says_so_before_any_step(tmp_path):
+    """The data shortened under a run: its checkpoint's place in the epoch lies past the new data's end (it
+    once spun for ever there)."""
+    rows = np.random.default_rng(0).normal(size=(300, 4))
+    np.savetxt(tmp_path / "t.csv", rows, delimiter=",", header="a,b,c,d", comments="")
+    subprocess.run([sys.executable, "-m", "aevb", "train", "--data", "t.csv", "--max-samples", "2000", "--eval-every",
+                    "500", "--quiet", "--out", "run"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    np.savetxt(tmp_path / "t.csv", rows[:100], delimiter=",", header="a,b,c,d", comments="")
+    before = tree(tmp_path / "run")
+    done = subprocess.run([sys.executable, "-m", "aevb", "train", "--resume", "run", "--max-samples", "5000"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"aevb: error: {tmp_path / 't.csv'} now gives 81 training rows, and run's checkpoint "
+                                   "was made on 243: put back the data the run was trained on, or start a new run")
+    assert tree(tmp_path / "run") == before

@@ -63,7 +63,8 @@ def plan(out: Path, found: dict, budget: int | str, data_dir=None, methods=tuple
             objective = METHODS[method]
             config = TrainConfig(data=name, data_dir=None if data_dir is None else str(data_dir), binarize=binarize,
                                  objective=objective, optimizer="adagrad", weight_prior=True, epochs=None,
-                                 max_samples=samples, eval_spacing="log", full_train_evaluation=True, seed=0)
+                                 max_samples=samples, eval_spacing="log", full_train_evaluation=True, seed=0,
+                                 validation_fraction=0)   # the paper's split: every training row trains
             planned += [runs.PlannedRun(out / f"{name}-{method}-nz{latent_dim}", config,
                                         dict(latent_dim=latent_dim, hidden=(hidden,), activation="tanh", init="paper",
                                              **options), {"data": name, "method": method, "latent_dim": latent_dim})

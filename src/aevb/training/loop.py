@@ -147,15 +147,19 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     config = dataclasses.replace(TrainConfig.from_dict(document["train"], f"{run_dir / CONFIG_FILE}'s \"train\" section"),
                                  **changes)
     distributed.init_from_environment(torch.device(config.device))
+    dataset = _run_data(run_dir, config, log)                   # checked before the lock: a refusal touches nothing
+    recorded = (document.get("data") or {}).get("n_train")
+    if recorded is not None and recorded != len(dataset.train):
+        raise InputError(f"{config.data} now gives {len(dataset.train):,} training rows, and {run_dir}'s checkpoint was "
+                         f"made on {recorded:,}: put back the data the run was trained on, or start a new run")
     with _writer_lock(run_dir), seeded(None, torch.device(config.device)):   # the checkpoint's generators, then the caller's
-        return _resume_locked(run_dir, document, config, progress, log)
+        if not (run_dir / CHECKPOINT_FILE).exists():
+            return _start_again(run_dir, document, config, dataset, progress, log)
+        return _resume_locked(run_dir, document, config, dataset, progress, log)
 
 
-def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
-    if not (run_dir / CHECKPOINT_FILE).exists():
-        return _start_again(run_dir, document, config, progress, log)
+def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, dataset, progress, log) -> VAE:
     model = model_from_document(document, run_dir)
-    dataset = _run_data(run_dir, config, log)
     _check_data(model, dataset, config)
     saved, best_weights, optimizer = checkpointing.restore(
         run_dir, model, lambda model: _optimizer(model.to(config.device), config, len(dataset.train)))
@@ -167,11 +171,10 @@ def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, progress,
     return _run(model, optimizer, dataset, config, run_dir, state, progress, log, best_weights=best_weights)
 
 
-def _start_again(run_dir: Path, document: dict, config: TrainConfig, progress, log) -> VAE:
+def _start_again(run_dir: Path, document: dict, config: TrainConfig, dataset, progress, log) -> VAE:
     """A run with a config.json and no checkpoint, trained from its first step."""
     torch.manual_seed(config.seed)                 # the model's initial weights, as `aevb train` draws them
     model = model_from_document(document, run_dir)
-    dataset = _run_data(run_dir, config, log)
     _check_data(model, dataset, config)
     if distributed.is_main():
         log(f"{run_dir} has no checkpoint yet: training it from its first step")
