@@ -191,3 +191,18 @@ def test_a_resume_on_data_that_changed_length_says_so_before_any_step(tmp_path):
     assert done.stderr.strip() == (f"aevb: error: {tmp_path / 't.csv'} now gives 81 training rows, and run's checkpoint "
                                    "was made on 243: put back the data the run was trained on, or start a new run")
     assert tree(tmp_path / "run") == before
+
+
+def test_export_never_overwrites_a_users_files_and_rewrites_its_own(place, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "encoder.pt").write_bytes(b"the user's own model")
+    before = tree(tmp_path / "mine")
+    done = subprocess.run([sys.executable, "-m", "aevb", "export", str(place / "run"), "--format", "torchscript",
+                           "--out", str(tmp_path / "mine")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "holds files that are not an aevb export (encoder.pt, ...)" in done.stderr
+    assert tree(tmp_path / "mine") == before
+    for _ in range(2):                                  # a folder aevb exported into before takes a new export
+        subprocess.run([sys.executable, "-m", "aevb", "export", str(place / "run"), "--format", "torchscript",
+                        "--out", str(tmp_path / "ours")], check=True, capture_output=True, timeout=300)
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == ["decoder.pt", "encoder.pt", "export.json"]

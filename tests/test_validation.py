@@ -195,3 +195,24 @@ def test_a_folder_of_colour_images_trains_until_it_stops_improving_and_reconstru
     colour_of = lambda x: x.reshape(len(x), 3, 64).sum(2) / x.reshape(len(x), 3, 64).sum((1, 2))[:, None]  # noqa: E731
     # The share of each channel in an image's light: right within 0.1 for every test image (grey would be ⅓ each).
     assert (colour_of(means) - colour_of(test)).abs().max() < 0.1
+
+
+def test_a_run_killed_for_real_while_waiting_resumes_with_the_command_to_the_same_run(tmp_path):
+    """SIGKILL of `aevb train` at some moment after a checkpoint that was waiting out its patience, then
+    `aevb train --resume`: the same metrics and the same weights as the run never killed."""
+    options = ["--data", "digits", "--hidden", "32", "--latent-dim", "4", "--early-stopping", "20",
+               "--min-improvement", "0.5", "--epochs", "300", "--quiet"]
+    subprocess.run([sys.executable, "-m", "aevb", "train", *options, "--out", str(tmp_path / "whole")], check=True)
+    killed = subprocess.Popen([sys.executable, "-m", "aevb", "train", *options, "--out", str(tmp_path / "killed")])
+    checkpoint = tmp_path / "killed" / "checkpoint.safetensors"
+    while killed.poll() is None:
+        try:
+            _, metadata = read_tensors(checkpoint, "aevb.checkpoint")
+        except aevb.InputError:                          # not written yet
+            continue
+        if json.loads(metadata["state"])["progress"]["evaluations_since_best"] >= 2:
+            killed.kill()
+    assert killed.wait() == -9, "the run ended before it could be killed while waiting"
+    subprocess.run([sys.executable, "-m", "aevb", "train", "--resume", str(tmp_path / "killed"), "--quiet"], check=True)
+    assert metrics(tmp_path / "killed") == metrics(tmp_path / "whole")
+    assert same_tensors(tmp_path / "killed", tmp_path / "whole")

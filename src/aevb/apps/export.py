@@ -104,6 +104,7 @@ def export(model, out, format: str = "onnx") -> list[Path]:
     if format not in FORMATS:
         raise InputError(f"--format {format!r} is not one of {sorted(FORMATS)}")
     out = Path(out)
+    _check_export_directory(out)
     chosen = FORMATS[format]
     model = copy.deepcopy(model).float().cpu().eval()         # the caller's model is left as it was
     config = model.config
@@ -129,3 +130,18 @@ def export(model, out, format: str = "onnx") -> list[Path]:
         **({"columns": list(config.columns)} if config.columns else {}),   # a table: the outputs' per-column constants
     })
     return [*written, out / "export.json"]
+
+
+def _check_export_directory(out: Path) -> None:
+    """The rule `aevb train` follows for its run directory: `out` is new, empty, or an export aevb wrote
+    (its export.json and its graphs, nothing else), so that no file of the user's is overwritten."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"{out.resolve()} is a file: name a directory for the export with --out")
+    names = {p.name for p in out.iterdir()}
+    ours = {"export.json"} | {f"{graph}{chosen.suffix}" for graph in ("encoder", "decoder") for chosen in FORMATS.values()}
+    if names and not ("export.json" in names and names <= ours):
+        raise InputError(f"{out.resolve()} holds files that are not an aevb export ({sorted(names - ours or names)[0]}, "
+                         "...): an export directory must be new, empty or an earlier aevb export, so that nothing in it "
+                         "is overwritten; choose another --out")

@@ -133,6 +133,9 @@ def add_parser(verbs) -> None:
                               help="stop after PATIENCE evaluations in a row without a better validation bound "
                                    f"(capped by --epochs or --max-samples; without them, {EPOCHS_CAP} epochs). Every run keeps the weights of its best "
                                    "validation bound, and every verb uses them")
+    optimisation.add_argument("--validation-k", type=int, metavar="K",
+                              help="the validation bound watched: 1 the ELBO, K > 1 the IWAE bound L_K by importance "
+                                   "sampling, nearer log p(x) (default: 1)")
     optimisation.add_argument("--min-improvement", type=float, metavar="NATS",
                               help="the margin by which a validation bound must beat the best so far to count as "
                                    f"better (default: {TrainConfig.min_improvement:g} nats per datapoint)")

@@ -39,6 +39,7 @@ from ..model.loading import load as load_model
 from ..model.vae import VAE
 from ..randomness import seeded
 from ..training import TrainConfig, train
+from ..training.evaluation import watched_bound
 
 LIKELIHOOD_OPTIONS = {
     # The estimator's names for the decoder families: keyword arguments of aevb.VAE.
@@ -48,6 +49,7 @@ LIKELIHOOD_OPTIONS = {
 }
 FLOAT_TYPES = (np.float64, np.float32)
 EPOCHS, EPOCHS_CAP = 100, 1000    # passes over X without early stopping, and its cap with it
+AUTO_BATCH, STEPS_PER_PASS = (16, 100), 20   # batch_size="auto": n // 20 rows, within [16, 100]
 EARLY_STOPPING_ROWS = 200         # early_stopping="auto" holds out a validation split from this many rows on
 
 
@@ -63,19 +65,21 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     observed cells only. "bernoulli" and "gaussian" (a linear mean and a learned variance per feature, in
     X's own units) are the paper's decoders for complete data. objective: "elbo" (the paper),
     "iwae" (with `k` samples) or any other of `aevb train --objective`. beta: the weight of the KL term.
-    estimator: "B" (analytic KL) or "A". samples: L, draws of z per row in training. batch_size,
+    estimator: "B" (analytic KL) or "A". samples: L, draws of z per row in training. batch_size ("auto":
+    n_samples // 20 rows, within [16, 100], about 20 steps a pass),
     optimizer, lr (None: the optimiser's default), epochs and max_samples (rows seen; whichever ends
     first) set Algorithm 1; epochs=None is 1000 with early stopping (a cap) and 100 without.
     early_stopping ("auto": on for X of at least 200 rows, True, False), validation_fraction, n_iter_no_change
     and tol follow MLPRegressor: `validation_fraction` of the rows is held out, the bound on them is computed
-    after every pass, and training stops after `n_iter_no_change` passes in a row without a bound better than
-    the best by more than `tol` nats per row; the model keeps the weights of the best pass. score_k: importance samples per row in `score_samples`. random_state: int,
+    after every pass (the IWAE bound L_k with k = `validation_k`; 1: the ELBO), and training stops after
+    `n_iter_no_change` passes in a row without a bound better than the best by more than `tol` nats per row;
+    the model keeps the weights of the best pass. score_k: importance samples per row in `score_samples`. random_state: int,
     RandomState or None. device: "cpu", "cuda", ... verbose: 0 silent, 1 the progress of training.
     """
 
     def __init__(self, latent_dim=2, hidden=(64,), activation="tanh", likelihood="auto", objective="elbo",
-                 beta=1.0, k=5, estimator="B", samples=1, batch_size=100, optimizer="adam", lr=None, epochs=None,
-                 max_samples=None, early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10, tol=0.01,
+                 beta=1.0, k=5, estimator="B", samples=1, batch_size="auto", optimizer="adam", lr=None, epochs=None,
+                 max_samples=None, early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=0.01, validation_k=50,
                  score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -95,6 +99,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.validation_k = validation_k
         self.score_k = score_k
         self.column_types = column_types
         self.random_state = random_state
@@ -120,10 +125,11 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         stopping = self._early_stopping(len(rows))
         epochs = self.epochs if self.epochs is not None else EPOCHS_CAP if stopping else EPOCHS
         config = TrainConfig(data=None, binarize="none", objective=self.objective, estimator=self.estimator,
-                             samples=self.samples, k=self.k, beta=self.beta, batch_size=self.batch_size,
+                             samples=self.samples, k=self.k, beta=self.beta, batch_size=self._batch_size(len(rows)),
                              optimizer=self.optimizer, lr=self.lr, epochs=epochs, max_samples=self.max_samples,
                              validation_fraction=self.validation_fraction if stopping else 0.0,
                              early_stopping=self.n_iter_no_change if stopping else None, min_improvement=self.tol,
+                             validation_k=self.validation_k,
                              seed=seed, device=self.device)
         dataset = Dataset("array", rows, None, None, None, likelihood, f"an array of {len(rows)} rows held in memory")
         history = []
@@ -140,6 +146,14 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self._set_validation_attributes(history)
         return self
 
+    def _batch_size(self, n_rows: int) -> int:
+        """"auto": n // STEPS_PER_PASS rows within AUTO_BATCH, so that a pass over a small table takes about 20
+        steps (measured on breast cancer, wine and diabetes: 300 passes end 1–4 nats per row better held out
+        than at 100 rows a step; docs/training.md)."""
+        if self.batch_size == "auto":
+            return min(AUTO_BATCH[1], max(AUTO_BATCH[0], n_rows // STEPS_PER_PASS))
+        return self.batch_size
+
     def _early_stopping(self, n_rows: int) -> bool:
         if self.early_stopping == "auto":
             return n_rows >= EARLY_STOPPING_ROWS
@@ -151,7 +165,8 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """MLPRegressor's fitted attributes: passes run, and the validation bound of each (None without early
         stopping)."""
         self.n_iter_ = math.ceil(history[-1]["epoch"]) if history else 0
-        scores = [row["validation_elbo"] for row in history if "validation_elbo" in row]
+        watched = watched_bound(self.train_config_)
+        scores = [row[watched] for row in history if watched in row]
         self.validation_scores_ = scores or None
         self.best_validation_score_ = max(scores) if scores else None
 

@@ -116,6 +116,7 @@ class TrainConfig:
     validation_fraction: float | None = None   # None: the data's own validation split, else 10 % of the training rows
     early_stopping: int | None = None   # stop after this many evaluations in a row without a better validation bound
     min_improvement: float = 0.01       # nats per datapoint by which a validation bound must beat the best to count
+    validation_k: int = 1               # the watched validation bound: 1 the ELBO, k > 1 the IWAE bound L_k
     eval_spacing: str = "linear"
     full_train_evaluation: bool = False  # the train bound on every training row, not a test-set-sized subset
     seed: int = 0
@@ -145,7 +146,7 @@ class TrainConfig:
         if self.kl_warmup and not OBJECTIVES[self.objective].weighs_kl:
             raise InputError(f"kl_warmup={self.kl_warmup} weighs the KL term of the ELBO, and objective="
                              f"{self.objective!r} has none: drop it, or train with objective='elbo'")
-        for name in ("samples", "batch_size", "k"):
+        for name in ("samples", "batch_size", "k", "validation_k"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)!r} must be a positive integer")
         if self.epochs is None and self.max_samples is None:

@@ -8,7 +8,8 @@ import time
 import torch
 
 from .. import datasets
-from ..estimators.bound import evaluate_elbo
+from ..estimators.bound import Estimate, evaluate_elbo
+from ..estimators.importance import importance_sampling
 from ..io.run_directory import EVALUATION_SEED, TEST_BINARIZATION_SEED
 
 EVALUATED_TRAIN_ROWS = 10_000       # MNIST's test set; its standard error is about 0.3 nats there
@@ -36,16 +37,26 @@ def evaluation_sets(dataset: datasets.Dataset, config, binarization, device) -> 
             if x is not None}
 
 
-def evaluate(model, eval_sets: dict[str, torch.Tensor], state, n_train: int) -> dict:
-    """One row of metrics: the bound of every evaluated split (estimator B: least noise) where the run stands."""
+def evaluate(model, eval_sets: dict[str, torch.Tensor], state, n_train: int, validation_k: int = 1) -> dict:
+    """One row of metrics: the bound of every evaluated split (estimator B: least noise) where the run stands,
+    and with validation_k > 1 the IWAE bound L_k of the validation split (`watched_bound`)."""
     started = time.perf_counter()
     row = {"step": state.step, "samples_seen": state.samples_seen, "epoch": round(state.samples_seen / n_train, 4)}
     for split, x in eval_sets.items():
         row[f"{split}_elbo"] = evaluate_elbo(model, x, seed=EVALUATION_SEED).mean
+    if validation_k > 1 and "validation" in eval_sets:
+        row["validation_iwae_bound"] = Estimate.of(importance_sampling(
+            model, eval_sets["validation"], validation_k, seed=EVALUATION_SEED).log_likelihood).mean
     row["train_rows_evaluated"] = len(eval_sets["train"])
     row["seconds"] = round(state.seconds, 3)                       # the run's time before this evaluation
     row["evaluation_seconds"] = round(time.perf_counter() - started, 3)
     return row
+
+
+def watched_bound(config) -> str:
+    """The metric early stopping, the best weights and the plateau schedule watch: the validation ELBO, or
+    its IWAE bound L_k (nearer log p(x)) with validation_k > 1."""
+    return "validation_iwae_bound" if config.validation_k > 1 else "validation_elbo"
 
 
 def describe(row: dict, n_train: int) -> str:
@@ -53,5 +64,7 @@ def describe(row: dict, n_train: int) -> str:
     subset = "" if row["train_rows_evaluated"] == n_train else f" ({row['train_rows_evaluated']:,} rows)"
     others = "".join(f"  {split} ELBO {row[f'{split}_elbo']:.2f}" for split in ("validation", "test")
                      if f"{split}_elbo" in row)
+    if "validation_iwae_bound" in row:
+        others += f"  validation L_k {row['validation_iwae_bound']:.2f}"
     return (f"epoch {row['epoch']:.2f}  samples {row['samples_seen']:,}  train ELBO{subset} {row['train_elbo']:.2f}"
             f"{others} nats  ({row['seconds']:.0f} s)")

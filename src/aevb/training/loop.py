@@ -263,7 +263,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
                 raise TrainingDiverged(_divergence(state, config, "a weight became NaN or infinite"))
             # Every process evaluates (the same weights, the same seeded noise: the same numbers), so every
             # one takes the same decisions on the best weights, the step size and stopping.
-            state.metrics.append(evaluate(model, eval_sets, state, n_train))
+            state.metrics.append(evaluate(model, eval_sets, state, n_train, config.validation_k))
             if watching.observe(state, state.metrics[-1], config):
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if main:
