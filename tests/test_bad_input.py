@@ -206,3 +206,23 @@ def test_export_never_overwrites_a_users_files_and_rewrites_its_own(place, tmp_p
         subprocess.run([sys.executable, "-m", "aevb", "export", str(place / "run"), "--format", "torchscript",
                         "--out", str(tmp_path / "ours")], check=True, capture_output=True, timeout=300)
     assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == ["decoder.pt", "encoder.pt", "export.json"]
+
+
+def test_a_row_with_every_cell_empty_is_kept_answered_and_not_ranked_as_normal(tmp_path):
+    rows = np.random.default_rng(0).normal(size=(200, 3))
+    np.savetxt(tmp_path / "t.csv", rows, delimiter=",", header="a,b,c", comments="")
+    subprocess.run([sys.executable, "-m", "aevb", "train", "--data", "t.csv", "--max-samples", "2000", "--quiet",
+                    "--out", "run"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    (tmp_path / "holes.csv").write_text("a,b,c\n1,2,3\n,,\n\n9,9,9\n0,,1\n")     # the blank line is no row
+    score = subprocess.run([sys.executable, "-m", "aevb", "score", "run", "--data", "holes.csv", "--out", "s.csv"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "4 rows" in score.stdout and "1 rows with no observed cell have no rank" in score.stdout
+    scores = np.genfromtxt(tmp_path / "s.csv", delimiter=",", names=True)
+    assert list(scores["row"]) == [0, 1, 2, 3] and list(scores["observed_cells"]) == [3, 0, 3, 2]
+    assert np.isnan(scores["anomaly_rank"][1]) and sorted(scores["anomaly_rank"][[0, 2, 3]]) == [1, 2, 3]
+    assert scores["anomaly_rank"][2] == 1                                  # (9, 9, 9) is the least likely
+    impute = subprocess.run([sys.executable, "-m", "aevb", "impute", "run", "--data", "holes.csv", "--out", "i.csv"],
+                            cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "filled 4 missing cells in 4 rows" in impute.stdout and "1 rows with no observed cell" in impute.stdout
+    filled = (tmp_path / "i.csv").read_text().splitlines()
+    assert len(filled) == 5 and filled[1] == "1,2,3" and filled[3] == "9,9,9" and "" not in filled[2].split(",")

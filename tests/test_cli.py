@@ -211,7 +211,7 @@ def test_per_row_verbs_answer_every_row_in_the_input_order(tmp_path):
     aevb("score", tmp_path / "run", "--data", tmp_path / "table.csv", "--k", 100, "--out", tmp_path / "scores.csv")
     aevb("score", tmp_path / "run", "--data", tmp_path / "reversed.csv", "--k", 100, "--out", tmp_path / "back.npy")
     scores = np.genfromtxt(tmp_path / "scores.csv", delimiter=",", names=True)
-    assert scores.dtype.names == ("row", "elbo", "log_likelihood", "anomaly_rank")
+    assert scores.dtype.names == ("row", "elbo", "log_likelihood", "anomaly_rank", "observed_cells")
     assert list(scores["row"]) == list(range(61)) and scores["anomaly_rank"][-1] == 1
     back = np.load(tmp_path / "back.npy")                                # [61, 4]
     np.testing.assert_allclose(back[::-1, 1:3], np.column_stack([scores["elbo"], scores["log_likelihood"]]),

@@ -40,11 +40,13 @@ def run_encode(args) -> int:
 def run_score(args) -> int:
     model, table = model_and_rows(args)
     scores = row_scores(model, table.rows, args.k, EVALUATION_SEED, progress=sys.stderr.isatty())
-    columns = ["row", "elbo", "log_likelihood", "anomaly_rank"]
+    columns = ["row", "elbo", "log_likelihood", "anomaly_rank", "observed_cells"]
     values = torch.stack([torch.arange(len(table.rows)).double(), *(scores[c].double().cpu() for c in columns[1:])], 1)
     write_rows(args.out, columns, values.numpy())
+    unranked = int((scores["observed_cells"] == 0).sum())
     print(f"wrote the scores of {len(values):,} rows of {args.data} to {args.out} (log p(x) with k = {args.k}; "
-          "anomaly_rank 1 is the least likely row)")
+          "anomaly_rank 1 is the least likely row" + (f"; {unranked:,} rows with no observed cell have no rank)"
+                                                      if unranked else ")"))
     return 0
 
 
@@ -58,8 +60,10 @@ def run_impute(args) -> int:
     else:
         write_rows(args.out, names, filled)
     holes = int(torch.isnan(table.rows).sum())
+    empty = int(torch.isnan(table.rows).all(1).sum())
     print(f"filled {holes:,} missing cells in {len(filled):,} rows of {args.data}, wrote {args.out} (E[x_missing | "
-          f"x_observed] by importance sampling, k = {args.k}; observed cells unchanged)")
+          f"x_observed] by importance sampling, k = {args.k}; observed cells unchanged" +
+          (f"; {empty:,} rows with no observed cell got the model's mean over all rows, E[x])" if empty else ")"))
     return 0
 
 
@@ -89,7 +93,8 @@ def add_parser(verbs) -> None:
     verb("encode", run_encode, "the code of every row: the mean and standard deviation of q(z|x) "
          "(columns row, mean_z0.., std_z0..)")
     p = verb("score", run_score, "per row: the ELBO, the importance-sampled log p(x) and its rank as an anomaly "
-             "score (columns row, elbo, log_likelihood, anomaly_rank; rank 1 = lowest log p(x)); every row uses "
+             "score (columns row, elbo, log_likelihood, anomaly_rank, observed_cells; rank 1 = lowest log p(x); a "
+             "row with no observed cell has no rank); every row uses "
              "the same draws, so a row's score does not depend on the rows beside it")
     p.add_argument("--k", type=parse_count, default=1000, help="importance samples per row (default: 1000)")
     p = verb("impute", run_impute, "the rows with their missing cells (empty in a CSV, NaN in an array) filled by "

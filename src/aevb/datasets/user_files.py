@@ -160,7 +160,8 @@ def read_csv(path: Path) -> Table:
     _not_empty(path)
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            lines = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+            # A blank line is no row; a line of empty cells (",,,") is a row with every cell missing.
+            lines = [row for row in csv.reader(f) if row and (len(row) > 1 or row[0].strip())]
     except UnicodeDecodeError:
         raise InputError(f"{path} is not a text CSV file (it holds binary data)") from None
     header = None

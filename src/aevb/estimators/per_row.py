@@ -34,9 +34,13 @@ def elbo_per_row(model, x: torch.Tensor, seed: int, samples: int = 64, chunk_siz
 
 
 def row_scores(model, x: torch.Tensor, k: int, seed: int, progress: bool = False) -> dict[str, torch.Tensor]:
-    """Per row of x [N, D]: "elbo", "log_likelihood" (importance sampled, k draws) and "anomaly_rank"
-    (1 for the row of lowest log p(x), the most anomalous), each [N]."""
+    """Per row of x [N, D]: "elbo", "log_likelihood" (importance sampled, k draws, of the observed cells),
+    "anomaly_rank" (1 for the row of lowest log p(x), the most anomalous; NaN for a row with no observed cell,
+    whose log p(x) of nothing is 0 and says nothing about it) and "observed_cells", each [N]."""
     log_likelihood = importance_sampling(model, x, k, seed=seed, progress=progress).log_likelihood
-    rank = torch.empty(len(x), dtype=torch.long, device=x.device)
-    rank[log_likelihood.argsort(stable=True)] = torch.arange(1, len(x) + 1, device=x.device)
-    return {"elbo": elbo_per_row(model, x, seed), "log_likelihood": log_likelihood, "anomaly_rank": rank}
+    observed = (~torch.isnan(x)).sum(1)                                              # [N]
+    scored = (observed > 0).nonzero().squeeze(1)
+    rank = torch.full((len(x),), float("nan"), dtype=torch.float64, device=x.device)
+    rank[scored[log_likelihood[scored].argsort(stable=True)]] = torch.arange(1, len(scored) + 1, device=x.device).double()
+    return {"elbo": elbo_per_row(model, x, seed), "log_likelihood": log_likelihood, "anomaly_rank": rank,
+            "observed_cells": observed}
