@@ -424,3 +424,17 @@ def test_the_fixed_binarisation_leaves_a_missing_pixel_missing_and_draws_the_oth
     assert torch.equal(torch.isnan(drawn), missing)                     # `aevb impute` still sees what to fill
     assert torch.equal(drawn[~missing], fixed_draw(torch.nan_to_num(holed), seed=5)[~missing])
     assert set(drawn[~missing].tolist()) <= {0.0, 1.0}
+
+
+def test_csv_files_separated_by_semicolons_or_tabs_and_with_a_byte_order_mark_read_as_tables(tmp_path):
+    read_csv = user_files.read_csv
+    (tmp_path / "semi.csv").write_bytes("\ufeffage;city\n31;Paris\n42;Lyon\n50;Nice\n".encode())
+    (tmp_path / "tabs.csv").write_text("a\tb\n1\t2\n3\t4\n")
+    (tmp_path / "commas.csv").write_text("a,b\n1;2,x\n3;4,y\n")              # a semicolon inside a comma file
+    semi, tabs, commas = (read_csv(tmp_path / f"{name}.csv") for name in ("semi", "tabs", "commas"))
+    assert semi.columns == ["age", "city"] and semi.rows[:, 0].tolist() == [31, 42, 50]
+    assert semi.layout == " (columns separated by semicolons)"                # said in the data line
+    assert tabs.columns == ["a", "b"] and tabs.rows.tolist() == [[1, 2], [3, 4]]
+    assert commas.columns == ["a", "b"] and commas.layout == ""
+    loaded = datasets.load(str(tmp_path / "semi.csv"), log=lambda *a: None)
+    assert "separated by semicolons" in loaded.source

@@ -8,6 +8,7 @@ file in its own order, with its column names, for the verbs that answer row by r
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -159,11 +160,13 @@ def read_csv(path: Path) -> Table:
     numbers, each level's code (levels in sorted order), NaN for a missing cell; `frame` the table itself."""
     _not_empty(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            # A blank line is no row; a line of empty cells (",,,") is a row with every cell missing.
-            lines = [row for row in csv.reader(f) if row and (len(row) > 1 or row[0].strip())]
+        with open(path, newline="", encoding="utf-8-sig") as f:          # -sig: a byte-order mark is no name
+            text = f.read()
     except UnicodeDecodeError:
         raise InputError(f"{path} is not a text CSV file (it holds binary data)") from None
+    delimiter = _delimiter(text)
+    # A blank line is no row; a line of empty cells (",,,") is a row with every cell missing.
+    lines = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row and (len(row) > 1 or row[0].strip())]
     header = None
     if lines and not any(_is_number(cell) for cell in lines[0]):   # a header: names only ("1,NA,3" is data)
         header, lines = [cell.strip() for cell in lines[0]], lines[1:]
@@ -187,7 +190,23 @@ def read_csv(path: Path) -> Table:
         rows = frame.to_numpy(dtype=np.float64)
     else:
         rows = encode(frame, infer_specs(frame), dtype=np.float64)
-    return Table(as_rows(rows, str(path)), header, None, "", frame, np.array(lines, dtype=object))
+    layout = "" if delimiter == "," else f" (columns separated by {DELIMITER_NAMES[delimiter]})"
+    return Table(as_rows(rows, str(path)), header, None, layout, frame, np.array(lines, dtype=object))
+
+
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}
+SNIFFED_LINES = 50
+
+
+def _delimiter(text: str) -> str:
+    """The comma, unless it does not split the first lines into the same number (> 1) of cells and one of
+    ; tab | does: then that one (the most cells wins)."""
+    head = "\n".join(text.splitlines()[:SNIFFED_LINES])
+    widths = {d: {len(row) for row in csv.reader(io.StringIO(head), delimiter=d) if row} for d in DELIMITER_NAMES}
+    consistent = [d for d, seen in widths.items() if len(seen) == 1 and min(seen) > 1]
+    if "," in consistent or not consistent:
+        return ","
+    return max(consistent, key=lambda d: min(widths[d]))
 
 
 MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}   # an empty cell, or these words (any case)
@@ -213,7 +232,7 @@ def load_csv(path: Path) -> Dataset:
     from .tables import infer_specs
 
     table = read_csv(path)
-    dataset = _split_dataset(path.stem, table, str(path))
+    dataset = _split_dataset(path.stem, table, str(path) + table.layout)
     train_rows, _ = split_order(len(table.rows))
     specs = infer_specs(table.frame, fit_rows=train_rows.numpy())
     return replace(dataset, likelihood="columns", column_specs=tuple(specs))
