@@ -98,7 +98,7 @@ def test_the_weight_prior_pulls_weights_towards_zero(digits, tmp_path):
 def test_the_weight_prior_step_is_the_gradient_step_on_the_map_objective(digits, optimizer):
     """The prior enters as the optimiser's weight decay 1/N; one step of it must equal one step on
     mean_i L(x_i) + log p(θ)/N differentiated by autograd (docs/maths.md §5)."""
-    from aevb.training.loop import _optimizer
+    from aevb.training.optimizers import make_optimizer
     n_train, x = len(digits.train), digits.train[:100]
     config = aevb.TrainConfig(data="digits", optimizer=optimizer, weight_prior=True)
     torch.manual_seed(0)
@@ -106,7 +106,7 @@ def test_the_weight_prior_step_is_the_gradient_step_on_the_map_objective(digits,
     reference = aevb.VAE.from_config(model.config)
     reference.load_state_dict(model.state_dict())
     noise = torch.randn(1, 100, SMALL["latent_dim"])
-    decayed = _optimizer(model, config, n_train)
+    decayed = make_optimizer(model, config, n_train)
     for _ in range(3):     # more than one step, so that the optimisers' state takes part
         loss = -aevb.elbo(model, x, noise=noise).mean()
         decayed.zero_grad(); loss.backward(); decayed.step()

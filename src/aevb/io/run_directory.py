@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from .run_lock import LOCK_FILE
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -37,3 +38,15 @@ def read_metrics(run) -> list[dict]:
             except json.JSONDecodeError as error:
                 raise InputError(f"{file}, line {number}, is not JSON ({error}): the file is damaged") from None
     return rows
+
+
+def check_new_run_directory(out: Path) -> None:
+    """Refuse, before anything is written, a run directory that holds a run already or files that are not
+    aevb's: a new run goes into a new or empty directory, so that nothing in it is overwritten."""
+    if (out / CONFIG_FILE).exists():
+        raise InputError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
+    others = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
+    if out.exists() and (not out.is_dir() or others):
+        what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({others[0]}, ...)"
+        raise InputError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
+                              "is overwritten; choose another --out")

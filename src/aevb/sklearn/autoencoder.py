@@ -34,7 +34,7 @@ from ..estimators.bound import Estimate
 from ..estimators.importance import importance_sampling
 from ..io.checkpoint import model_config_document, read_config, save_weights
 from ..io.files import write_bytes_atomic, write_json_atomic
-from ..io.run_directory import CONFIG_FILE, EVALUATION_SEED, METRICS_FILE, read_metrics
+from ..io.run_directory import CONFIG_FILE, EVALUATION_SEED, METRICS_FILE, check_new_run_directory, read_metrics
 from ..model.loading import load as load_model
 from ..model.vae import VAE
 from ..randomness import seeded
@@ -214,8 +214,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         --data). Read it back with `aevb.sklearn.load(path)`."""
         check_is_fitted(self)
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise InputError(f"{path.resolve()} exists and is not an empty directory: save into a new one")
+        check_new_run_directory(path)
         path.mkdir(parents=True, exist_ok=True)
         columns = [str(c) for c in getattr(self, "feature_names_in_", [])] or None
         data = {"name": "array", "source": "an array held in memory", "n_train": self.n_samples_fit_,

@@ -3,18 +3,16 @@
     repeat: x ← M datapoints; ε ~ p(ε); g ← ∇_{θ,φ} L̃(θ, φ; x, ε); update θ, φ with g
 
 A run lives in a directory (`aevb.io.run_directory`): config.json (model, training and data settings),
-model.safetensors (the latest weights), checkpoint.safetensors (everything needed to continue) and
-metrics.jsonl. `train` starts a run; `resume` continues one exactly where its checkpoint stopped.
+model.safetensors (the best weights on the validation split, else the latest), checkpoint.safetensors
+(everything needed to continue) and metrics.jsonl. `train` starts a run; `resume` continues one exactly where its checkpoint stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,21 +23,23 @@ from tqdm import tqdm
 
 from .. import datasets
 from ..datasets.binarization import BINARIZATIONS
-from ..errors import DataWarning, InputError
+from ..errors import InputError
 from ..io.checkpoint import model_config_document, read_config
 from ..io.files import write_json_atomic
-from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE
-from ..io.run_lock import LOCK_FILE, locked
+from ..io.run_directory import CHECKPOINT_FILE, CONFIG_FILE, check_new_run_directory
+from ..io.run_lock import locked
 from ..kernels import dense, fused_elbo
 from ..kernels.fused_step import fused_step
 from ..model.loading import model_from_document
 from ..model.vae import VAE
 from ..randomness import seeded
 from . import checkpointing, distributed, watching
-from .config import EVAL_SPACINGS, OBJECTIVES, OPTIMIZERS, PRECISIONS, TrainConfig
+from .config import EVAL_SPACINGS, OBJECTIVES, PRECISIONS, TrainConfig
+from .data import check_data, data_description, run_data, split
 from .epochs import Position, minibatches
 from .evaluation import describe, evaluate, evaluation_sets
-from .schedules import Where, kl_weight, step_size
+from .optimizers import make_optimizer, set_step_size, set_weight_decay
+from .schedules import Where, kl_weight
 
 
 class Objective(nn.Module):
@@ -101,29 +101,19 @@ def train(model: VAE, dataset: datasets.Dataset, config: TrainConfig, out=None, 
     path), or None for arrays held in memory, whatever `config.data` says."""
     if out is not None:
         out = Path(out)
-        _check_new_run_directory(out)
-    dataset = _split(dataset, config)
+        check_new_run_directory(out)
+    dataset = split(dataset, config)
     config = dataclasses.replace(config, data=dataset.locator,
                                  data_dir=None if config.data_dir is None else str(Path(config.data_dir).resolve()))
-    _check_data(model, dataset, config)
+    check_data(model, dataset, config)
     distributed.init_from_environment(torch.device(config.device))
     distributed.barrier()            # every process has checked `out` before the first one writes to it
     with _writer_lock(out), seeded(config.seed, torch.device(config.device)):
         if out is not None and distributed.is_main():
             write_json_atomic(out / CONFIG_FILE, model_config_document(
-                model.config, train=dataclasses.asdict(config), data=_data_description(dataset)))
-        optimizer = _optimizer(model, config, len(dataset.train))
+                model.config, train=dataclasses.asdict(config), data=data_description(dataset)))
+        optimizer = make_optimizer(model, config, len(dataset.train))
         return _run(model, optimizer, dataset, config, out, TrainingState(), progress, log, on_evaluation)
-
-
-def _check_new_run_directory(out: Path) -> None:
-    if (out / CONFIG_FILE).exists():
-        raise InputError(f"{out} already holds a run: continue it with --resume {out}, or choose another --out")
-    others = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if out.is_dir() else []
-    if out.exists() and (not out.is_dir() or others):
-        what = "is a file" if not out.is_dir() else f"holds files that are not an aevb run ({others[0]}, ...)"
-        raise InputError(f"{out.resolve()} {what}: a run directory must be new or empty, so that nothing in it "
-                              "is overwritten; choose another --out")
 
 
 def _writer_lock(run_dir: Path | None):
@@ -147,7 +137,7 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
     config = dataclasses.replace(TrainConfig.from_dict(document["train"], f"{run_dir / CONFIG_FILE}'s \"train\" section"),
                                  **changes)
     distributed.init_from_environment(torch.device(config.device))
-    dataset = _run_data(run_dir, config, log)                   # checked before the lock: a refusal touches nothing
+    dataset = run_data(run_dir, config, log)                   # checked before the lock: a refusal touches nothing
     recorded = (document.get("data") or {}).get("n_train")
     if recorded is not None and recorded != len(dataset.train):
         raise InputError(f"{config.data} now gives {len(dataset.train):,} training rows, and {run_dir}'s checkpoint was "
@@ -160,10 +150,10 @@ def resume(run_dir, *, epochs: float | None = None, max_samples: int | None = No
 
 def _resume_locked(run_dir: Path, document: dict, config: TrainConfig, dataset, progress, log) -> VAE:
     model = model_from_document(document, run_dir)
-    _check_data(model, dataset, config)
+    check_data(model, dataset, config)
     saved, best_weights, optimizer = checkpointing.restore(
-        run_dir, model, lambda model: _optimizer(model.to(config.device), config, len(dataset.train)))
-    _set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
+        run_dir, model, lambda model: make_optimizer(model.to(config.device), config, len(dataset.train)))
+    set_weight_decay(optimizer, config, len(dataset.train))     # the config, not the saved groups, decides
     state = TrainingState(**saved)
     if distributed.is_main():
         log(f"resuming {run_dir} at {state.samples_seen:,} samples seen (epoch {state.epoch})")
@@ -175,31 +165,13 @@ def _start_again(run_dir: Path, document: dict, config: TrainConfig, dataset, pr
     """A run with a config.json and no checkpoint, trained from its first step."""
     torch.manual_seed(config.seed)                 # the model's initial weights, as `aevb train` draws them
     model = model_from_document(document, run_dir)
-    _check_data(model, dataset, config)
+    check_data(model, dataset, config)
     if distributed.is_main():
         log(f"{run_dir} has no checkpoint yet: training it from its first step")
         write_json_atomic(run_dir / CONFIG_FILE, {**document, "train": dataclasses.asdict(config)})
     torch.manual_seed(config.seed)
-    return _run(model, _optimizer(model, config, len(dataset.train)), dataset, config, run_dir, TrainingState(),
+    return _run(model, make_optimizer(model, config, len(dataset.train)), dataset, config, run_dir, TrainingState(),
                 progress, log)
-
-
-def _run_data(run_dir: Path, config: TrainConfig, log) -> datasets.Dataset:
-    """The data a run recorded, loaded again for its resumption."""
-    if config.data is None:
-        raise InputError(f"{run_dir} was trained on an array held in memory, which it does not store: continue it "
-                         "from Python (aevb.sklearn.load(RUN).fit) or train a new run on a data file")
-    return _split(datasets.load(config.data, data_dir=config.data_dir, log=log, grey=config.grey), config)
-
-
-def _split(dataset: datasets.Dataset, config: TrainConfig) -> datasets.Dataset:
-    """The rows a run trains on and the ones it validates on, the same whenever its data is loaded again."""
-    dataset = dataset.with_train_rows(config.n_train).with_validation(config.validation_fraction)
-    if dataset.valid is None and (config.early_stopping is not None or config.lr_schedule == "plateau"):
-        what = "early stopping" if config.early_stopping is not None else "the plateau schedule"
-        raise InputError(f"{what} watches the validation bound, and this run holds no rows out for it "
-                         f"(validation_fraction={config.validation_fraction!r}): give a validation fraction > 0")
-    return dataset
 
 
 def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state: TrainingState, progress, log,
@@ -248,7 +220,7 @@ def _run(model, optimizer, dataset, config: TrainConfig, out: Path | None, state
         bound_sum = _bound_and_gradients(objective, x[rows], noise[:, rows], scale, autocast)
         if not distributed.all_true(torch.isfinite(bound_sum)):
             raise TrainingDiverged(_divergence(state, config, f"the bound became {float(bound_sum):g}"))
-        _set_step_size(optimizer, config, Where(state.step, state.samples_seen, budget, n_train, state.lr_reductions))
+        set_step_size(optimizer, config, Where(state.step, state.samples_seen, budget, n_train, state.lr_reductions))
         fused_step(optimizer)
         state.step += 1
         bar.update(len(indices))
@@ -298,54 +270,3 @@ def _divergence(state: TrainingState, config: TrainConfig, what: str) -> str:
             else "its checkpoint from before the first step is kept")
     return (f"training diverged at minibatch {state.step + 1} ({state.samples_seen:,} datapoints seen): {what}; "
             f"{kept}. Try a smaller --lr (this run: {config.learning_rate:g}) or another --optimizer")
-
-
-def _check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
-    config.budget(len(dataset.train))             # a budget no run could finish is refused before any write
-    for split, x in (("train", dataset.train), ("test", dataset.test)):
-        if x is None:
-            continue
-        model.check_data(x, f"the {split} split of {dataset.name}")
-        advice = model.likelihood.advice(x[:65_536], f"the {split} split of {dataset.name}")   # a sample suffices
-        if split == "train" and config.binarize == "none" and advice:
-            warnings.warn(advice, DataWarning, stacklevel=2)
-        if config.binarize != "none" and (x.min() < 0 or x.max() > 1):
-            raise InputError(f"--binarize {config.binarize} needs intensities in [0, 1], but the {split} split of "
-                             f"{dataset.name} spans [{float(x.min()):g}, {float(x.max()):g}]: pass --binarize none")
-
-
-def _data_description(dataset: datasets.Dataset) -> dict:
-    return {"name": dataset.name, "source": dataset.source, "n_train": len(dataset.train),
-            "n_validation": None if dataset.valid is None else len(dataset.valid),
-            "n_test": None if dataset.test is None else len(dataset.test),
-            "image_shape": list(dataset.image_shape) if dataset.image_shape else None, "columns": dataset.columns}
-
-
-def _optimizer(model, config: TrainConfig, n_train: int) -> torch.optim.Optimizer:
-    """The fused implementation (one kernel for all parameters) where the device has one; the
-    arithmetic is the same as the per-parameter loop."""
-    optimizer_class = OPTIMIZERS[config.optimizer].make
-    options = {"lr": config.learning_rate, "weight_decay": _weight_decay(config, n_train)}
-    try:
-        return optimizer_class(model.parameters(), **options, fused=True)
-    except (RuntimeError, TypeError):
-        return optimizer_class(model.parameters(), **options)
-
-
-def _weight_decay(config: TrainConfig, n_train: int) -> float:
-    """The MAP weight prior (docs/maths.md §5) as the optimiser's weight decay: the per-datapoint objective has
-    the term log p(θ)/N = −Σθ²/(2N), whose gradient −θ/N is what Adam's and Adagrad's (coupled, not
-    AdamW's decoupled) weight_decay = 1/N adds to the gradient. One fused kernel instead of an autograd
-    graph over every parameter (1.4–2.3 ms of a 3.3–3.7 ms step on the paper's MNIST model)."""
-    return 1.0 / n_train if config.weight_prior else 0.0
-
-
-def _set_weight_decay(optimizer: torch.optim.Optimizer, config: TrainConfig, n_train: int) -> None:
-    for group in optimizer.param_groups:
-        group["weight_decay"] = _weight_decay(config, n_train)
-
-
-def _set_step_size(optimizer: torch.optim.Optimizer, config: TrainConfig, where: Where) -> None:
-    lr = step_size(config.learning_rate, config.lr_schedule, config.lr_warmup, where)
-    for group in optimizer.param_groups:
-        group["lr"] = lr
