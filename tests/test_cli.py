@@ -244,3 +244,20 @@ def test_a_run_saved_by_the_estimator_is_read_by_the_verbs(tmp_path):
     result = aevb("evaluate", tmp_path / "run", check=False)
     assert result.returncode == 2 and "pass --data" in result.stderr
     aevb("evaluate", tmp_path / "run", "--data", tmp_path / "x.npy")
+
+
+def test_evaluate_gives_bits_per_dimension_only_where_they_mean_something(tmp_path):
+    """A Bernoulli likelihood on grey levels scores a cross-entropy: evaluate says so, warns as training
+    warned, and prints no bits per dimension; on binarised digits it prints them."""
+    for binarize in ("none", "dynamic"):
+        subprocess.run([sys.executable, "-m", "aevb", "train", "--data", "digits", "--binarize", binarize, "--hidden",
+                        "16", "--latent-dim", "2", "--epochs", "1", "--quiet", "--out", str(tmp_path / binarize)],
+                       check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "aevb", "evaluate", str(tmp_path / binarize), "--k", "10"],
+                              check=True, capture_output=True, text=True)
+        if binarize == "none":
+            assert "bits per dimension " not in done.stdout
+            assert "no bits per dimension: a Bernoulli likelihood scores values between 0 and 1" in done.stdout
+            assert "aevb: warning:" in done.stderr and "discretized-logistic for 8-bit pixels" in done.stderr
+        else:
+            assert "bits per dimension " in done.stdout and "warning" not in done.stderr

@@ -126,7 +126,21 @@ def test_report_on_the_linear_gaussian_model():
     exact = exact_log_likelihood(model, x).double().mean().item()
     assert figures["log_likelihood"] == pytest.approx(exact, abs=1e-3)
     assert abs(figures["gap"]) < 4 * figures["gap_stderr"] + 1e-6       # q is the posterior: no gap
-    assert figures["bits_per_dim"] == pytest.approx(-exact / (6 * math.log(2)), abs=1e-3)
+    assert "bits_per_dim" not in figures and "density of continuous values" in figures["no_bits_per_dim"]
+
+
+@pytest.mark.parametrize("likelihood, data, bits", [
+    ("bernoulli", "binary", True), ("bernoulli", "grey", False), ("discretized-logistic", "grey", True),
+    ("continuous-bernoulli", "grey", False), ("gaussian", "grey", False)])
+def test_bits_per_dimension_only_where_log_p_is_a_probability_of_the_datas_levels(likelihood, data, bits):
+    torch.manual_seed(0)
+    model = aevb.VAE(6, latent_dim=2, hidden=(8,), likelihood=likelihood)
+    x = torch.randint(0, 256, (20, 6)) / 255.0                            # 8-bit levels
+    x = (x > 0.5).float() if data == "binary" else x
+    figures = report(model, x, k=10)
+    assert ("bits_per_dim" in figures) == bits and ("no_bits_per_dim" in figures) != bits
+    if bits:
+        assert figures["bits_per_dim"] == pytest.approx(-figures["log_likelihood"] / (6 * math.log(2)))
 
 
 def test_importance_sampling_restores_the_models_mode_when_it_fails():

@@ -72,7 +72,8 @@ def build_report(run: Path, test_x: torch.Tensor | None, k: int = 0) -> str:
             numbers += [(f"log p(x), importance sampled, k = {k}",
                          f"{figures['log_likelihood']:.3f} ± {figures['log_likelihood_stderr']:.3f}"),
                         ("gap log p(x) − ELBO", f"{figures['gap']:.3f} ± {figures['gap_stderr']:.3f}"),
-                        ("bits per dimension", f"{figures['bits_per_dim']:.4f}")]
+                        ("bits per dimension", f"{figures['bits_per_dim']:.4f}" if "bits_per_dim" in figures
+                         else f"none: {figures['no_bits_per_dim']}")]
         numbers += [("KL(q ‖ p)", f"{figures['kl']:.3f}"),
                     ("active units", f"{figures['active_units']} of {figures['latent_dim']}")]
         parts += ["<h2>Evaluation on the test split</h2>", _table(numbers)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 from ..datasets.reported import reported_split
-from ..errors import InputError
+from ..errors import DataWarning, InputError
 from ..estimators.diagnostics import report
 from ..io.files import write_json_atomic
 from ..io.run_directory import EVALUATION_SEED
@@ -53,6 +54,9 @@ def run_evaluate(args) -> int:
     x, _, data, binarize = reported_split(args.run, args.split, data=args.data, data_dir=args.data_dir)
     x = x[:args.limit].to(device)
     model.check_data(x, f"the {args.split} split of {data}")
+    advice = model.likelihood.advice(x, f"the {args.split} split of {data}")
+    if advice:                                    # the warning training gave for the same data
+        warnings.warn(advice, DataWarning, stacklevel=2)
     figures = report(model, x, k=args.k, hmc_samples=args.hmc, seed=EVALUATION_SEED, progress=sys.stderr.isatty())
     protocol = {"run": str(args.run), "data": data, "split": args.split, "binarize": binarize,
                 "likelihood": model.config.likelihood}
@@ -72,9 +76,10 @@ def format_report(figures: dict, protocol: dict) -> str:
         rows += [(f"log p(x), importance sampled, k = {figures['k']}", figures["log_likelihood"],
                   figures["log_likelihood_stderr"]),
                  ("gap log p(x) − ELBO", figures["gap"], figures["gap_stderr"]),
-                 ("NLL = −log p(x)", figures["nll"], figures["log_likelihood_stderr"]),
-                 ("bits per dimension", figures["bits_per_dim"],
-                  figures["log_likelihood_stderr"] / (figures["data_dim"] * math.log(2)))]
+                 ("NLL = −log p(x)", figures["nll"], figures["log_likelihood_stderr"])]
+        if "bits_per_dim" in figures:
+            rows.append(("bits per dimension", figures["bits_per_dim"],
+                         figures["log_likelihood_stderr"] / (figures["data_dim"] * math.log(2))))
     if "log_likelihood_hmc" in figures:
         rows.append((f"log p(x), HMC + fitted Gaussian (App. D), {figures['hmc_samples']}", figures["log_likelihood_hmc"],
                      figures["log_likelihood_hmc_stderr"]))
@@ -83,6 +88,8 @@ def format_report(figures: dict, protocol: dict) -> str:
              f"binarize={protocol['binarize']}, likelihood={protocol['likelihood']} (nats per datapoint)"]
     lines += [f"  {name:<44} {value:>11.3f}" + (f" ± {stderr:.3f}" if stderr is not None else "")
               for name, value, stderr in rows]
+    if "no_bits_per_dim" in figures:
+        lines.append(f"  no bits per dimension: {figures['no_bits_per_dim']}")
     if "log_likelihood" in figures:
         lines.append(f"  {'effective sample size of the weights':<44} {figures['ess_mean']:>11.1f} mean, "
                      f"{figures['ess_min']:.1f} min of {figures['k']}")

@@ -45,7 +45,8 @@ def active_units(model, x: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOL
 def report(model, x: torch.Tensor, k: int = 0, hmc_samples: int = 0, seed: int = 0, progress: bool = False) -> dict:
     """Every figure for x [N, D]: the ELBO (estimator B, L = 1) with its standard error, KL per
     dimension and active units; with k > 0 also the importance-sampled log p(x), its effective sample
-    size, the gap log p(x) − ELBO, the NLL and bits per dimension; with hmc_samples > 0 the paper's
+    size, the gap log p(x) − ELBO, the NLL and bits per dimension (where log p(x) is a probability of x's
+    discrete values; else "no_bits_per_dim" says why not); with hmc_samples > 0 the paper's
     Appendix D estimate of log p(x)."""
     bound_per_point = seeded_elbo_per_datapoint(model, x, seed=seed).double()            # [N]
     bound = Estimate.of(bound_per_point)
@@ -61,8 +62,12 @@ def report(model, x: torch.Tensor, k: int = 0, hmc_samples: int = 0, seed: int =
         gap = sampling.log_likelihood.double() - bound_per_point
         figures.update(summary)
         figures.update({"gap": float(gap.mean()), "gap_stderr": float(gap.std() / math.sqrt(len(gap))),
-                        "nll": -summary["log_likelihood"],
-                        "bits_per_dim": -summary["log_likelihood"] / (x.shape[1] * math.log(2))})
+                        "nll": -summary["log_likelihood"]})
+        why_not = model.likelihood.not_a_probability(x)
+        if why_not is None:            # bits per dimension: only where log p(x) is of a probability of x's levels
+            figures["bits_per_dim"] = -summary["log_likelihood"] / (x.shape[1] * math.log(2))
+        else:
+            figures["no_bits_per_dim"] = why_not
     if hmc_samples > 0:
         with seeded(seed, x.device):
             estimate = Estimate.of(marginal_likelihood_hmc(model, x, n_samples=hmc_samples))

@@ -44,6 +44,11 @@ class Head(nn.Module):
         """A sentence for data the likelihood can score but probably should not, else None."""
         return None
 
+    def not_a_probability(self, x: torch.Tensor) -> str | None:
+        """None when log p(x) is the log of a probability of x's discrete values (then bits per dimension mean
+        something); else why it is not."""
+        return "its log p(x) is a density of continuous values, not a probability of discrete levels"
+
 
 class BernoulliHead(Head):
     """p(x|z) = Π_d Bernoulli(x_d; sigmoid(logit_d)); x binary, or grey intensities in [0, 1]
@@ -64,7 +69,14 @@ class BernoulliHead(Head):
         if bool(((x > 0) & (x < 1)).any()):
             return (f"{what} holds values strictly between 0 and 1, which a Bernoulli likelihood scores by "
                     "cross-entropy, not as a density (its log p(x) is not comparable with other models'): binarise "
-                    "them (--binarize dynamic) or choose --likelihood columns")
+                    "them (--binarize dynamic), or choose --likelihood discretized-logistic for 8-bit pixels or "
+                    "--likelihood columns for a table")
+        return None
+
+    def not_a_probability(self, x):
+        if bool(((x > 0) & (x < 1)).any()):
+            return ("a Bernoulli likelihood scores values between 0 and 1 by cross-entropy, not as a probability of "
+                    "the data (for 8-bit pixels, train --likelihood discretized-logistic)")
         return None
 
     @staticmethod
@@ -125,6 +137,9 @@ class DiscretizedLogisticHead(Head):
         if low < 0 or high > 1 or off_grid > 1e-3:
             raise InputError(f"{what} holds values that are not 8-bit levels k/255 in [0, 1] (range [{low:g}, "
                              f"{high:g}]): give pixels as k/255, or choose --likelihood continuous-bernoulli or gaussian")
+
+    def not_a_probability(self, x):
+        return None                  # a probability of each of the 256 levels of an 8-bit channel
 
 
 def network_log_variance(in_features: int, config) -> nn.Module:

@@ -65,6 +65,9 @@ class TableDistribution:
         return self._per_column([group.weighted_point(out, weights) for group, out in zip(self.head.groups, self.parts)])
 
 
+DISCRETE_TYPES = {"binary", "categorical", "count"}   # column types whose log p is of a probability mass
+
+
 class TableHead(nn.Module):
     """p(x|z) = Π_c p_c(x_c|z) over the columns described by config.columns; NaN marks a missing cell."""
 
@@ -107,6 +110,13 @@ class TableHead(nn.Module):
 
     def advice(self, x: torch.Tensor, what: str) -> None:
         """Every column has a likelihood of its own type: nothing to advise."""
+        return None
+
+    def not_a_probability(self, x: torch.Tensor) -> str | None:
+        continuous = sorted({group.type_name for group in self.groups} - DISCRETE_TYPES)
+        if continuous:
+            return (f"a table with {' and '.join(continuous)} columns: its log p(x) adds densities to "
+                    "probabilities, and a bit per dimension of that means nothing")
         return None
 
     def check_support(self, x: torch.Tensor, what: str) -> None:
