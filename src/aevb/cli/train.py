@@ -80,8 +80,9 @@ def add_parser(verbs) -> None:
     model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="(default: tanh)")
     model.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
                        help="p(x|z); columns: a type per column of a table, missing cells allowed (default: columns "
-                            "for a CSV file and for tables with missing values or outside [0, 1], bernoulli for "
-                            "values in [0, 1], gaussian for other images)")
+                            "for a CSV file and for tables with missing values or outside [0, 1]; bernoulli for "
+                            "binary values and rows in [0, 1]; for images in [0, 1] discretized-logistic on 8-bit "
+                            "levels k/255, else continuous-bernoulli; gaussian for other images)")
     model.add_argument("--column-type", type=parse_column_type, action="append", metavar="NAME=TYPE",
                        help=f"the type of one column of a table, one of {sorted(COLUMN_TYPES)} (default: chosen from "
                             "its values); repeat for more columns")

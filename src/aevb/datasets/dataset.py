@@ -141,11 +141,18 @@ def tensor_over(array: np.ndarray) -> torch.Tensor:
 
 
 def likelihood_for(splits: list[torch.Tensor], images: bool) -> str:
-    """Bernoulli for complete data with values in [0, 1] (binary or intensities); else Gaussian for
-    images, and a likelihood per column for a table (which takes missing values, NaN, and any units)."""
-    complete = not any(bool(torch.isnan(chunk).any()) for x in splits for chunk in x.split(CHECKED_ROWS))
+    """The likelihood that suits complete data in [0, 1]: the Bernoulli for binary values; for images of other
+    values the discretised logistic where every value is an 8-bit level k/255 (an exact probability of the
+    pixels), else the continuous Bernoulli (a density on [0, 1]); the Bernoulli for other rows in [0, 1].
+    Otherwise the Gaussian for images, and a likelihood per column for a table (which takes missing values,
+    NaN, and any units)."""
+    chunks = [chunk for x in splits for chunk in x.split(CHECKED_ROWS)]
+    complete = not any(bool(torch.isnan(chunk).any()) for chunk in chunks)
     if complete and all(float(x.min()) >= 0 and float(x.max()) <= 1 for x in splits):
-        return "bernoulli"
+        if not images or all(bool(((chunk == 0) | (chunk == 1)).all()) for chunk in chunks):
+            return "bernoulli"
+        levels = all(bool(((chunk * 255 - (chunk * 255).round()).abs() < 1e-3).all()) for chunk in chunks)
+        return "discretized-logistic" if levels else "continuous-bernoulli"
     return "gaussian" if images and complete else "columns"
 
 
