@@ -10,6 +10,8 @@ The package's folders are its layers (docs/architecture.md): io, kernels → mod
 estimators, training → baselines, apps → experiments → cli.
 """
 
+from importlib.metadata import version as _version
+
 from . import datasets, objectives
 from .datasets import Dataset
 from .errors import InputError
@@ -25,4 +27,4 @@ from .training import TrainConfig, resume, train
 __all__ = ["datasets", "objectives", "VAE", "VAEConfig", "elbo", "iwae_bound", "log_weight_prior", "load", "InputError", "CheckpointError", "Dataset",
            "Estimate", "evaluate_elbo", "log_likelihood", "importance_sampling", "marginal_likelihood_hmc",
            "active_units", "kl_per_dimension", "report", "TrainConfig", "train", "resume"]
-__version__ = "0.1.0"
+__version__ = _version("aevb")     # the package metadata's, set in pyproject.toml

@@ -16,3 +16,9 @@ class DataNotFound(InputError):
 class DataWarning(UserWarning):
     """Data that a likelihood can score but probably should not (grey levels under a Bernoulli, numbers in
     the thousands under a Gaussian): one sentence naming the better choice."""
+
+
+def check_choice(name: str, value: str, registry) -> None:
+    """Raise one clear error when `value` is not a key of `registry`."""
+    if value not in registry:
+        raise InputError(f"{name}={value!r} is not one of {sorted(registry)}")

@@ -7,8 +7,7 @@ import math
 import torch
 from torch.distributions import Distribution, kl_divergence
 
-from .errors import InputError
-from .model.config import check_choice
+from .errors import InputError, check_choice
 
 
 def analytic_kl(q_z: Distribution, prior: Distribution, z: torch.Tensor) -> torch.Tensor:

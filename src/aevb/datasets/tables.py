@@ -116,11 +116,6 @@ def decode(values: np.ndarray, specs: list[dict], index=None) -> pd.DataFrame:
     return pd.DataFrame(data, index=index)
 
 
-def has_labels(specs: list[dict]) -> bool:
-    """Whether some column is categorical (its values are then labels, not numbers)."""
-    return any(spec["type"] == "categorical" for spec in specs)
-
-
 def _type_of(column: pd.Series, missing: np.ndarray) -> str:
     if pd.api.types.is_bool_dtype(column) or _holds_booleans(column, missing):
         return "binary"

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import InputError, check_choice
 from ..kernels.dense import ACTIVATIONS
 from .architectures import ARCHITECTURES
 from .columns import COLUMN_TYPES
@@ -90,9 +90,3 @@ class VAEConfig:
         if unknown:
             raise InputError(f"unknown model configuration keys {unknown}; known keys: {sorted(known)}")
         return cls(**values)
-
-
-def check_choice(name: str, value: str, registry) -> None:
-    """Raise one clear error when `value` is not a key of `registry`."""
-    if value not in registry:
-        raise InputError(f"{name}={value!r} is not one of {sorted(registry)}")

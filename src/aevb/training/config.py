@@ -11,8 +11,7 @@ from typing import Callable
 import torch
 
 from ..datasets.binarization import BINARIZATIONS
-from ..errors import InputError
-from ..model.config import check_choice
+from ..errors import InputError, check_choice
 from ..objectives import ESTIMATORS, autoencoder_reconstruction, elbo, iwae_bound, wake_sleep_surrogate
 from .schedules import LR_SCHEDULES
 
