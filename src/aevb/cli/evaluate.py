@@ -35,7 +35,7 @@ def add_parser(verbs) -> None:
     p.add_argument("--data", help="data set, when RUN does not record one (a model saved with model.save)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON to FILE (- for stdout)")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--device", default="auto", choices=DEVICES, help="where to compute; auto: a GPU if one is visible (default: auto)")
     p.set_defaults(handler=run_evaluate)
 
 

@@ -28,7 +28,7 @@ def add_parser(verbs) -> None:
                    help="runs trained at once, in separate processes sharing the CPU's cores (default: 1; "
                         "2 on a 2-core machine: about 1.5× the datapoints per second in all for the paper's small models)")
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages, only the path written")
     p.set_defaults(handler=run_reproduce)
 
 

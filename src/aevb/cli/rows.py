@@ -86,7 +86,8 @@ def add_parser(verbs) -> None:
         p.add_argument("--data", type=Path, required=True,
                        help="the rows: a .csv (with or without a header), .npy, single-array .npz, or image folder")
         p.add_argument("--out", type=parse_table_file, required=True, help="FILE.csv (with a header) or FILE.npy")
-        p.add_argument("--device", default="auto", choices=DEVICES)
+        p.add_argument("--device", default="auto", choices=DEVICES,
+                       help="where to compute; auto: a GPU if one is visible (default: auto)")
         p.set_defaults(handler=handler)
         return p
 
