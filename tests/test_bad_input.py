@@ -129,6 +129,14 @@ CASES = [
     (["export", "{place}/nowhere", "--out", "exported"], "nowhere is not a directory"),
     (["reproduce", "figure3", "--budget", "lots"], "'lots' is not a number"),
     (["reproduce", "figure99"], "invalid choice: 'figure99'"),
+    (["reproduce", "figure2", "--budget", "2h"], "figure2 takes its budget in datapoints (e.g. 1e7) or 'paper'"),
+    (["reproduce", "mnist-likelihood", "--budget", "-1h"], "'-1h': give hours as a positive number"),
+    (["reproduce", "mnist-likelihood", "--budget", "paper"], "mnist-likelihood has no paper's budget"),
+    (["train", *TINY, "--validation-fraction", "1.5"], "validation_fraction=1.5 must lie in [0, 1)"),
+    (["train", *TINY, "--early-stopping", "0"], "early_stopping=0 must be a positive whole number"),
+    (["train", *TINY, "--early-stopping", "3", "--validation-fraction", "0"], "early stopping watches the validation"),
+    (["train", *TINY, "--kl-warmup", "10", "--objective", "iwae"], "kl_warmup=10 weighs the KL term of the ELBO"),
+    (["train", *TINY, "--lr-warmup", "-5"], "lr_warmup=-5 must be a whole number of steps"),
 ]
 
 
@@ -226,3 +234,21 @@ def test_a_row_with_every_cell_empty_is_kept_answered_and_not_ranked_as_normal(t
     assert "filled 4 missing cells in 4 rows" in impute.stdout and "1 rows with no observed cell" in impute.stdout
     filled = (tmp_path / "i.csv").read_text().splitlines()
     assert len(filled) == 5 and filled[1] == "1,2,3" and filled[3] == "9,9,9" and "" not in filled[2].split(",")
+
+
+def test_a_resume_after_a_kill_between_the_last_checkpoint_and_its_outputs_repairs_them(tmp_path):
+    """Killed after the final checkpoint was written and before metrics.jsonl and model.safetensors were: the
+    resumed run has nothing to train and writes both again from the checkpoint (the truth)."""
+    options = ["--data", "digits", "--hidden", "16", "--latent-dim", "2", "--epochs", "2", "--quiet"]
+    subprocess.run([sys.executable, "-m", "aevb", "train", *options, "--out", "run"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=300)
+    run = tmp_path / "run"
+    final = {name: (run / name).read_bytes() for name in ("model.safetensors", "metrics.jsonl")}
+    subprocess.run([sys.executable, "-m", "aevb", "train", *options, "--epochs", "1", "--out", "older"], cwd=tmp_path,
+                   check=True, capture_output=True, timeout=300)
+    (run / "model.safetensors").write_bytes((tmp_path / "older" / "model.safetensors").read_bytes())   # stale
+    (run / "metrics.jsonl").write_bytes(final["metrics.jsonl"].splitlines(keepends=True)[0])         # its last row lost
+    subprocess.run([sys.executable, "-m", "aevb", "train", "--resume", "run", "--quiet"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=300)
+    assert (run / "metrics.jsonl").read_bytes() == final["metrics.jsonl"]
+    assert (run / "model.safetensors").read_bytes() == final["model.safetensors"]
