@@ -227,7 +227,7 @@ def test_npy_file(tmp_path):
     np.save(file, np.random.default_rng(0).random((50, 4, 3)).astype(np.float32))
     data = datasets.load(file)
     assert (len(data.train), len(data.test), data.data_dim, data.image_shape) == (45, 5, 12, (4, 3))
-    assert data.likelihood == "bernoulli"
+    assert data.likelihood == "continuous-bernoulli"        # grey images in [0, 1], not on the 8-bit levels
 
 
 def mapped_files(tensor: torch.Tensor) -> list[str]:

@@ -58,7 +58,7 @@ def test_data_a_pixel_likelihood_cannot_score_is_refused_in_one_sentence(likelih
 def test_a_pixel_likelihood_trains_and_its_bound_rises(likelihood, tmp_path):
     data = aevb.datasets.load("digits")                                                 # values k/16
     levels = lambda x: (x * 255).round() / 255                                         # noqa: E731 (8-bit levels)
-    data = type(data)(**{**data.__dict__, "train": levels(data.train), "test": levels(data.test)})
+    data = type(data)(**{**data.__dict__, **{split: levels(getattr(data, split)) for split in ("train", "valid", "test")}})
     torch.manual_seed(0)
     model = aevb.VAE(64, latent_dim=4, hidden=(64,), likelihood=likelihood)
     history = []

@@ -115,7 +115,7 @@ def test_save_writes_a_run_that_load_and_aevb_read(pipeline, cancer, tmp_path):
     assert back.history_ == vae.history_
     model = aevb.load(tmp_path / "run")
     assert torch.equal(model.encode(rows).mean, vae.model_.encode(rows).mean)
-    with pytest.raises(aevb.InputError, match="not an empty directory"):
+    with pytest.raises(aevb.InputError, match="already holds a run"):
         vae.save(tmp_path / "run")
 
 

@@ -32,7 +32,7 @@ def split(dataset: datasets.Dataset, config: TrainConfig) -> datasets.Dataset:
 
 def check_data(model: VAE, dataset: datasets.Dataset, config: TrainConfig) -> None:
     config.budget(len(dataset.train))             # a budget no run could finish is refused before any write
-    for split, x in (("train", dataset.train), ("test", dataset.test)):
+    for split, x in (("train", dataset.train), ("validation", dataset.valid), ("test", dataset.test)):
         if x is None:
             continue
         model.check_data(x, f"the {split} split of {dataset.name}")
