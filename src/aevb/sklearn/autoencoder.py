@@ -73,14 +73,14 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     and tol follow MLPRegressor: `validation_fraction` of the rows is held out, the bound on them is computed
     after every pass (the IWAE bound L_k with k = `validation_k`; 1: the ELBO), and training stops after
     `n_iter_no_change` passes in a row without a bound better than the best by more than `tol` nats per row;
-    the model keeps the weights of the best pass. score_k: importance samples per row in `score_samples`. random_state: int,
-    RandomState or None. device: "cpu", "cuda", ... verbose: 0 silent, 1 the progress of training.
+    the model keeps the weights of the best pass. score_k: importance samples per row in `score_samples`.
+    random_state: int, RandomState or None. device: "cpu", "cuda", ... verbose: 0 silent, 1 the progress of training.
     """
 
     def __init__(self, latent_dim=2, hidden=(64,), activation="tanh", likelihood="auto", objective="elbo",
                  beta=1.0, k=5, estimator="B", samples=1, batch_size="auto", optimizer="adam", lr=None, epochs=None,
-                 max_samples=None, early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=0.01, validation_k=50,
-                 score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
+                 max_samples=None, early_stopping="auto", validation_fraction=0.1, n_iter_no_change=20, tol=0.01,
+                 validation_k=50, score_k=1000, column_types=None, random_state=None, device="cpu", verbose=0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -149,7 +149,7 @@ class VariationalAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _batch_size(self, n_rows: int) -> int:
         """"auto": n // STEPS_PER_PASS rows within AUTO_BATCH, so that a pass over a small table takes about 20
         steps (measured on breast cancer, wine and diabetes: 300 passes end 1–4 nats per row better held out
-        than at 100 rows a step; docs/training.md)."""
+        than 300 passes at 100 rows a step; docs/tables.md)."""
         if self.batch_size == "auto":
             return min(AUTO_BATCH[1], max(AUTO_BATCH[0], n_rows // STEPS_PER_PASS))
         return self.batch_size
@@ -294,7 +294,8 @@ def _params_of(model: VAE, config: TrainConfig) -> dict:
     return {"latent_dim": model.config.latent_dim, "hidden": model.config.hidden,
             "activation": model.config.activation, "likelihood": model.config.likelihood,
             "random_state": config.seed, "early_stopping": config.early_stopping is not None,
-            "validation_fraction": config.validation_fraction or 0.1, "n_iter_no_change": config.early_stopping or 10,
+            "validation_fraction": config.validation_fraction or 0.1, "n_iter_no_change": config.early_stopping or 20,
+            "validation_k": config.validation_k,
             "tol": config.min_improvement, **{name: getattr(config, name) for name in fields}}
 
 
